@@ -1,0 +1,46 @@
+# squall's Makefile only wraps CMake. `make run` and `make test` do all
+# set-up on a fresh Debian 12 machine (they depend on `deps`).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+PORT       ?= 8888
+CMAKE_ARGS ?=
+
+DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
+                libgtest-dev libgmock-dev libbenchmark-dev node-llhttp zlib1g-dev
+
+.PHONY: all deps build test asan run bench clean
+
+all: build
+
+# Installs only what is missing; quiet and quick when all is present.
+deps:
+	@scripts/install-deps $(DEB_PACKAGES)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUALL_WERROR=ON $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSQUALL_WERROR=ON \
+	  -DSQUALL_SANITIZE=address,undefined -DSQUALL_BUILD_BENCH=OFF $(CMAKE_ARGS)
+
+asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+run: build
+	$(BUILD)/examples/squall-server --host 127.0.0.1 --port $(PORT)
+
+bench: build
+	$(BUILD)/bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,22 @@
+# Compile options for squall's own targets. They are attached to the
+# INTERFACE target squall_warnings, linked PRIVATE, so embedders never
+# inherit our warning flags.
+add_library(squall_warnings INTERFACE)
+target_compile_options(squall_warnings INTERFACE -Wall -Wextra -Wpedantic)
+if(SQUALL_WERROR)
+  target_compile_options(squall_warnings INTERFACE -Werror)
+endif()
+
+# Sanitizers apply to everything in the build (libraries, tests, tools),
+# because mixing instrumented and plain code hides bugs.
+if(SQUALL_SANITIZE)
+  string(REPLACE "," ";" _squall_san "${SQUALL_SANITIZE}")
+  foreach(_s IN LISTS _squall_san)
+    if(NOT _s MATCHES "^(address|undefined|thread|leak)$")
+      message(FATAL_ERROR "SQUALL_SANITIZE: unknown sanitizer '${_s}'")
+    endif()
+  endforeach()
+  add_compile_options(-fsanitize=${SQUALL_SANITIZE} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${SQUALL_SANITIZE})
+endif()

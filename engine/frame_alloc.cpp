@@ -1,0 +1,75 @@
+// Per-thread recycling of coroutine frames by 64-byte size class. Freed
+// frames go on the freeing thread's list (a frame freed on another thread
+// simply migrates), and each list is capped so that a burst does not pin
+// memory for ever.
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "engine/task.hpp"
+
+namespace squall::detail {
+namespace {
+
+constexpr std::size_t class_size = 64;
+constexpr std::size_t classes = 16;  // frames up to 1 KiB are recycled
+constexpr std::size_t max_cached = 1024;
+
+struct free_node {
+    free_node* next;
+};
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// Sanitizers must see every frame's real lifetime to catch use after free.
+constexpr bool recycle = false;
+#else
+constexpr bool recycle = true;
+#endif
+
+thread_local bool cache_gone = false;
+
+struct frame_cache {
+    free_node* heads[classes] = {};
+    std::size_t counts[classes] = {};
+
+    ~frame_cache() {
+        for (auto*& head : heads) {
+            while (head) std::free(std::exchange(head, head->next));
+        }
+        cache_gone = true;
+    }
+};
+
+thread_local frame_cache cache;
+
+std::size_t class_of(std::size_t n) noexcept { return (n + class_size - 1) / class_size - 1; }
+
+}  // namespace
+
+void* frame_alloc(std::size_t n) {
+    std::size_t c = class_of(n);
+    if (recycle && c < classes && !cache_gone) {
+        if (free_node* f = cache.heads[c]) {
+            cache.heads[c] = f->next;
+            --cache.counts[c];
+            return f;
+        }
+        n = (c + 1) * class_size;
+    }
+    if (void* p = std::malloc(n)) return p;
+    throw std::bad_alloc();
+}
+
+void frame_free(void* p, std::size_t n) noexcept {
+    std::size_t c = class_of(n);
+    if (recycle && c < classes && !cache_gone && cache.counts[c] < max_cached) {
+        auto* f = static_cast<free_node*>(p);
+        f->next = cache.heads[c];
+        cache.heads[c] = f;
+        ++cache.counts[c];
+        return;
+    }
+    std::free(p);
+}
+
+}  // namespace squall::detail

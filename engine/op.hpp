@@ -1,0 +1,145 @@
+// Kernel operations as awaitables: `co_await squall::read(fd, buf)` and
+// friends, plus submit(prep) for any SQE the caller fills.
+//
+// Each awaitable yields result<int>: cqe->res when it is >= 0, else the
+// errno as an error_code. When the awaiting task's cancel token fires, the
+// operation is cancelled with IORING_OP_ASYNC_CANCEL and yields
+// errc::canceled (unless it completed first). The operation's state lives
+// in the loop's slab until its final completion, so a cancelled or
+// abandoned operation is always reaped.
+//
+// Ownership: buffers passed in are borrowed by the kernel until the
+// operation completes; they must outlive the co_await (they do when they
+// live in the awaiting coroutine's frame). Loop thread only.
+// Tests: tests/engine/op_test.cpp.
+#pragma once
+
+#include <liburing.h>
+
+#include <cerrno>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <span>
+
+#include "engine/cancel.hpp"
+#include "engine/loop.hpp"
+#include "engine/result.hpp"
+#include "engine/task.hpp"
+
+namespace squall {
+
+// Prep is callable as void(io_uring_sqe*) and fills the SQE.
+template <class Prep>
+class kernel_op : private cancel_callback {
+public:
+    explicit kernel_op(Prep prep) noexcept : cancel_callback(&kernel_op::on_cancel), prep_(prep) {}
+    kernel_op(kernel_op&& o) noexcept : cancel_callback(&kernel_op::on_cancel), prep_(o.prep_) {}
+    kernel_op(const kernel_op&) = delete;
+    kernel_op& operator=(const kernel_op&) = delete;
+    ~kernel_op() {
+        if (user_data_ && !done_) loop_->orphan_op(user_data_);
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        if (!attach(token_of(h))) {
+            // Already cancelled: never submitted, so never completes.
+            res_ = -ECANCELED;
+            cancelled_ = true;
+            return false;
+        }
+        loop_ = loop::current();
+        waiter_ = h;
+        io_uring_sqe* s = loop_->sqe();
+        prep_(s);
+        user_data_ = loop_->start_op(this, &kernel_op::on_cqe);
+        io_uring_sqe_set_data64(s, user_data_);
+        return true;
+    }
+
+    result<int> await_resume() noexcept {
+        if (res_ >= 0) return res_;
+        if (res_ == -ECANCELED && cancelled_) return errc::canceled;
+        return from_errno(res_);
+    }
+
+private:
+    static void on_cqe(void* ctx, int res, unsigned) noexcept {
+        auto* self = static_cast<kernel_op*>(ctx);
+        self->done_ = true;
+        self->res_ = res;
+        self->detach();
+        self->waiter_.resume();
+    }
+    static void on_cancel(cancel_callback* cb) noexcept {
+        auto* self = static_cast<kernel_op*>(cb);
+        self->cancelled_ = true;
+        self->loop_->cancel_op(self->user_data_);
+    }
+
+    Prep prep_;
+    loop* loop_ = nullptr;
+    std::coroutine_handle<> waiter_;
+    std::uint64_t user_data_ = 0;
+    int res_ = 0;
+    bool done_ = false;
+    bool cancelled_ = false;
+};
+
+// Any operation: `co_await submit([&](io_uring_sqe* s) { io_uring_prep_...(s, ...); })`.
+template <class Prep>
+kernel_op<Prep> submit(Prep prep) {
+    return kernel_op<Prep>(prep);
+}
+
+inline auto nop() {
+    return submit([](io_uring_sqe* s) { io_uring_prep_nop(s); });
+}
+
+inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = -1) {
+    return submit([=](io_uring_sqe* s) {
+        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+    });
+}
+
+inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset = -1) {
+    return submit([=](io_uring_sqe* s) {
+        io_uring_prep_write(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+    });
+}
+
+inline auto poll(int fd, unsigned events) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, events); });
+}
+
+// A kernel timeout (IORING_OP_TIMEOUT). Loop timers (sleep, call_later)
+// are cheaper; this exists to exercise and measure the ring's own timers.
+// Yields 0 when the time has passed (the kernel's -ETIME).
+class ring_timeout {
+public:
+    explicit ring_timeout(std::chrono::nanoseconds d) noexcept
+        : ts_{d.count() / 1'000'000'000, d.count() % 1'000'000'000}, op_(prep{&ts_}) {}
+    ring_timeout(const ring_timeout&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) { return op_.await_suspend(h); }
+    result<int> await_resume() noexcept {
+        auto r = op_.await_resume();
+        if (!r && r.error() == std::errc::stream_timeout) return 0;
+        return r;
+    }
+
+private:
+    struct prep {
+        __kernel_timespec* ts;
+        void operator()(io_uring_sqe* s) const { io_uring_prep_timeout(s, ts, 0, 0); }
+    };
+    __kernel_timespec ts_;
+    kernel_op<prep> op_;
+};
+
+}  // namespace squall

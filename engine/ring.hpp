@@ -1,0 +1,60 @@
+// ring: the RAII owner of one io_uring instance, and the options that set
+// it up.
+//
+// Set-up tries the fastest configuration first (SINGLE_ISSUER +
+// DEFER_TASKRUN, a completion queue several times the submission queue,
+// a registered ring fd) and falls back flag by flag on older kernels;
+// features() says what was kept. When io_uring itself is unavailable the
+// constructor throws std::system_error whose message names the cause
+// (kernel without io_uring, the io_uring_disabled sysctl, a seccomp
+// profile) and the fix. A ring belongs to the thread that created it.
+// Tests: tests/engine/ring_test.cpp.
+#pragma once
+
+#include <liburing.h>
+
+#include <string>
+
+namespace squall {
+
+struct loop_options {
+    unsigned sq_entries = 256;
+    unsigned cq_entries = 0;     // 0: four times sq_entries
+    bool defer_taskrun = true;   // SINGLE_ISSUER + DEFER_TASKRUN
+    bool coop_taskrun = true;    // COOP_TASKRUN + TASKRUN_FLAG (without DEFER)
+    bool sqpoll = false;         // a kernel thread polls the submission queue
+    unsigned sqpoll_idle_ms = 1000;
+    bool register_ring_fd = true;
+};
+
+struct ring_features {
+    unsigned setup_flags = 0;     // IORING_SETUP_* actually in force
+    unsigned kernel_features = 0; // IORING_FEAT_* reported by the kernel
+    unsigned sq_entries = 0;
+    unsigned cq_entries = 0;
+    bool registered_fd = false;
+
+    bool has(unsigned setup_flag) const noexcept { return setup_flags & setup_flag; }
+    std::string describe() const;
+};
+
+class ring {
+public:
+    explicit ring(const loop_options& opts = {});
+    ~ring();
+    ring(const ring&) = delete;
+    ring& operator=(const ring&) = delete;
+
+    io_uring* get() noexcept { return &ring_; }
+    const ring_features& features() const noexcept { return features_; }
+
+    // The message start-up failure carries for a given -errno from
+    // io_uring_queue_init_params; exposed for tests and tools.
+    static std::string unavailable_message(int negative_errno);
+
+private:
+    io_uring ring_{};
+    ring_features features_;
+};
+
+}  // namespace squall
