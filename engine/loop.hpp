@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/detail/log.hpp"
 #include "engine/detail/timer_heap.hpp"
 #include "engine/ring.hpp"
 #include "engine/task.hpp"
@@ -187,11 +188,6 @@ private:
 
 // Blocks `signals` in the calling thread (and threads it creates later).
 void block_signals(std::initializer_list<int> signals);
-
-namespace detail {
-// Logs an exception that escaped a task or callback, with where it came from.
-void log_exception(const char* where, std::exception_ptr e) noexcept;
-}  // namespace detail
 
 template <class T>
 T loop::run_sync(task<T> t) {

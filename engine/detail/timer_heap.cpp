@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "engine/detail/log.hpp"
+
 namespace squall::detail {
 
 timer_heap::id timer_heap::add(clock::time_point when, std::function<void()> fn) {
@@ -57,7 +59,11 @@ std::size_t timer_heap::run_due(clock::time_point now) {
         if (!pending(t)) continue;  // cancelled by an earlier callback
         std::function<void()> fn = std::move(nodes_[t.slot].fn);
         release(t.slot);
-        fn();
+        try {
+            fn();
+        } catch (...) {
+            log_exception("a timer callback", std::current_exception());
+        }
         ++ran;
     }
     return ran;
