@@ -15,6 +15,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -113,6 +114,32 @@ inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset =
 
 inline auto poll(int fd, unsigned events) {
     return submit([=](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, events); });
+}
+
+inline auto accept(int listen_fd, int flags = SOCK_CLOEXEC) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_accept(s, listen_fd, nullptr, nullptr, flags); });
+}
+
+inline auto recv(int fd, std::span<std::byte> buf, int flags = 0) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_recv(s, fd, buf.data(), buf.size(), flags); });
+}
+
+// MSG_NOSIGNAL: a peer that went away yields EPIPE, never SIGPIPE.
+inline auto send(int fd, std::span<const std::byte> buf, int flags = MSG_NOSIGNAL) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_send(s, fd, buf.data(), buf.size(), flags); });
+}
+
+// `addr` is borrowed until the operation completes.
+inline auto connect(int fd, const sockaddr* addr, socklen_t len) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_connect(s, fd, addr, len); });
+}
+
+inline auto shutdown(int fd, int how) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_shutdown(s, fd, how); });
+}
+
+inline auto close(int fd) {
+    return submit([=](io_uring_sqe* s) { io_uring_prep_close(s, fd); });
 }
 
 // A kernel timeout (IORING_OP_TIMEOUT). Loop timers (sleep, call_later)

@@ -58,11 +58,20 @@ TEST(task, returns_values_through_nested_awaits) {
     EXPECT_EQ(l.run_sync(sum_to(100)), 5050);
 }
 
+// A million synchronously completing awaits would overflow the stack
+// without symmetric transfer. GCC emits the transfer as a tail call only
+// in optimised builds without AddressSanitizer (ASan's instrumentation
+// keeps each resume frame alive), so the sanitizer build checks the same
+// chain at a depth its stack holds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int await_depth = 1'000;
+#else
+constexpr int await_depth = 1'000'000;
+#endif
+
 TEST(task, symmetric_transfer_keeps_the_stack_flat) {
-    // A million synchronously completing awaits would overflow the stack
-    // without symmetric transfer.
     loop l;
-    EXPECT_EQ(l.run_sync(count_awaits(1'000'000)), 1'000'000);
+    EXPECT_EQ(l.run_sync(count_awaits(await_depth)), await_depth);
 }
 
 TEST(task, exceptions_propagate_to_the_awaiter) {
