@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <system_error>
 
+#include "engine/buffer_ring.hpp"
 #include "engine/thread_pool.hpp"
 
 namespace squall {
@@ -44,7 +45,7 @@ bool timer_handle::pending() const noexcept { return loop_ && loop_->timers_.pen
 loop* loop::current() noexcept { return current_loop; }
 
 loop::loop(loop_options opts)
-    : ring_(opts), previous_(current_loop), owner_(std::this_thread::get_id()), now_(clock::now()) {
+    : ring_(opts), previous_(current_loop), owner_(std::this_thread::get_id()), now_(clock::now()), opts_(opts) {
     ignore_sigpipe();
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "squall: eventfd");
@@ -57,6 +58,7 @@ loop::~loop() {
     pool_.reset();  // joins: no job can touch a frame after this
     drain_for_shutdown();
     destroy_roots();
+    buffers_.reset();  // every lease lived in a frame or a stream, now gone
     timers_.clear();
     ready_.clear();
     if (signal_fd_ >= 0) ::close(signal_fd_);
@@ -220,10 +222,17 @@ void loop::wait_for_completions() {
     }
     int rc;
     auto next = timers_.next_deadline();
-    if (more_ready || (next && *next <= clock::now())) {
+    auto now = clock::now();
+    if (more_ready || (next && *next <= now)) {
+        // Nothing to submit and no completion waiting in the kernel (it
+        // raises IORING_SQ_TASKRUN or CQ_OVERFLOW when there is): skip the
+        // syscall and go on with the ready work.
+        if (io_uring_sq_ready(r) == 0 && (ring_.features().setup_flags & IORING_SETUP_TASKRUN_FLAG) &&
+            !(IO_URING_READ_ONCE(*r->sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
+            return;
         rc = io_uring_submit_and_get_events(r);
     } else if (next) {
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - clock::now()).count();
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
         __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
         io_uring_cqe* cqe = nullptr;
         rc = io_uring_submit_and_wait_timeout(r, &cqe, 1, &ts, nullptr);
@@ -264,7 +273,7 @@ void loop::dispatch(std::uint64_t user_data, int res, unsigned flags) noexcept {
     if (idx >= ops_.size()) return;
     op_slot& s = ops_[idx];
     if (!s.live || s.gen != static_cast<std::uint32_t>(user_data >> 32)) return;
-    cqe_fn fn = closing_ ? nullptr : s.fn;
+    cqe_fn fn = s.fn;
     void* ctx = s.ctx;
     if (!(flags & IORING_CQE_F_MORE)) {
         // Free the slot before the handler runs: it may start a new op.
@@ -276,7 +285,14 @@ void loop::dispatch(std::uint64_t user_data, int res, unsigned flags) noexcept {
         free_head_ = idx + 1;
         --ops_live_;
     }
-    if (fn) fn(ctx, res, flags);
+    if (fn) {
+        fn(ctx, res, flags);
+    } else if ((flags & IORING_CQE_F_BUFFER) && buffers_) {
+        // An orphaned receive still picked a buffer: put it back.
+        auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+        (void)buffers_->take(bid);
+        buffers_->give_back(bid);
+    }
 }
 
 void loop::arm_wakeup() {
@@ -324,6 +340,11 @@ namespace squall {
 thread_pool& loop::default_pool() {
     if (!pool_) pool_ = std::make_unique<thread_pool>();
     return *pool_;
+}
+
+buffer_ring& loop::buffers() {
+    if (!buffers_) buffers_ = std::make_unique<buffer_ring>(*this, opts_.recv_buffers, opts_.recv_buffer_size, 0);
+    return *buffers_;
 }
 
 }  // namespace squall

@@ -40,6 +40,7 @@ namespace squall {
 
 class loop;
 class thread_pool;
+class buffer_ring;
 
 using clock = std::chrono::steady_clock;
 
@@ -59,7 +60,9 @@ private:
 };
 
 // Called for each completion of a kernel operation registered with
-// loop::start_op. `more` is IORING_CQE_F_MORE: further completions follow.
+// loop::start_op; IORING_CQE_F_MORE in `flags` means more will follow.
+// Completions keep arriving while the loop is being destroyed (closing()):
+// a handler must then release what it holds but resume no task.
 using cqe_fn = void (*)(void* ctx, int res, unsigned flags) noexcept;
 
 class loop final : private detail::root_owner {
@@ -103,6 +106,10 @@ public:
     // core; joined when the loop is destroyed.
     thread_pool& default_pool();
 
+    // The loop's provided receive buffer ring (created on first use, sized
+    // by loop_options::recv_buffers / recv_buffer_size).
+    buffer_ring& buffers();
+
     // --- for awaitables and the layers above ---------------------------
     // Resumes `h` in this turn's ready queue (loop thread only).
     void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
@@ -115,7 +122,8 @@ public:
     // its completions still arrive.
     void cancel_op(std::uint64_t user_data);
     // The operation's owner is going away: cancel it and drop its
-    // completions; the slot is freed at its final completion.
+    // completions (buffers they carry go back to the ring); the slot is
+    // freed at its final completion.
     void orphan_op(std::uint64_t user_data);
     std::size_t ops_in_flight() const noexcept { return ops_live_; }
     bool closing() const noexcept { return closing_; }
@@ -183,7 +191,9 @@ private:
     std::vector<std::pair<int, std::function<void(int)>>> signal_handlers_;
     bool signal_armed_ = false;
 
+    loop_options opts_;
     std::unique_ptr<thread_pool> pool_;
+    std::unique_ptr<buffer_ring> buffers_;
 };
 
 // Blocks `signals` in the calling thread (and threads it creates later).

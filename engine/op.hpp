@@ -35,11 +35,15 @@ template <class Prep>
 class kernel_op : private cancel_callback {
 public:
     explicit kernel_op(Prep prep) noexcept : cancel_callback(&kernel_op::on_cancel), prep_(prep) {}
-    kernel_op(kernel_op&& o) noexcept : cancel_callback(&kernel_op::on_cancel), prep_(o.prep_) {}
+    kernel_op(kernel_op&& o) noexcept
+        : cancel_callback(&kernel_op::on_cancel), prep_(o.prep_), deadline_(o.deadline_) {}
     kernel_op(const kernel_op&) = delete;
     kernel_op& operator=(const kernel_op&) = delete;
     ~kernel_op() {
-        if (user_data_ && !done_) loop_->orphan_op(user_data_);
+        if (user_data_ && !done_) {
+            timer_.cancel();
+            loop_->orphan_op(user_data_);
+        }
     }
 
     bool await_ready() const noexcept { return false; }
@@ -58,13 +62,23 @@ public:
         prep_(s);
         user_data_ = loop_->start_op(this, &kernel_op::on_cqe);
         io_uring_sqe_set_data64(s, user_data_);
+        if (deadline_ != clock::time_point::max())
+            timer_ = loop_->call_at(deadline_, [this] { on_deadline(); });
         return true;
     }
 
     result<int> await_resume() noexcept {
         if (res_ >= 0) return res_;
+        if (res_ == -ECANCELED && timed_out_) return errc::timed_out;
         if (res_ == -ECANCELED && cancelled_) return errc::canceled;
         return from_errno(res_);
+    }
+
+    // Cancels the operation at `when` (yielding errc::timed_out): a
+    // deadline without the frame with_timeout would add.
+    kernel_op&& until(clock::time_point when) && noexcept {
+        deadline_ = when;
+        return std::move(*this);
     }
 
 private:
@@ -73,21 +87,29 @@ private:
         self->done_ = true;
         self->res_ = res;
         self->detach();
-        self->waiter_.resume();
+        self->timer_.cancel();
+        if (!self->loop_->closing()) self->waiter_.resume();
     }
     static void on_cancel(cancel_callback* cb) noexcept {
         auto* self = static_cast<kernel_op*>(cb);
         self->cancelled_ = true;
         self->loop_->cancel_op(self->user_data_);
     }
+    void on_deadline() noexcept {
+        timed_out_ = true;
+        loop_->cancel_op(user_data_);
+    }
 
     Prep prep_;
     loop* loop_ = nullptr;
     std::coroutine_handle<> waiter_;
     std::uint64_t user_data_ = 0;
+    clock::time_point deadline_ = clock::time_point::max();
+    timer_handle timer_;
     int res_ = 0;
     bool done_ = false;
     bool cancelled_ = false;
+    bool timed_out_ = false;
 };
 
 // Any operation: `co_await submit([&](io_uring_sqe* s) { io_uring_prep_...(s, ...); })`.

@@ -17,6 +17,8 @@ public:
             case errc::full: return "full";
             case errc::empty: return "empty";
             case errc::not_acquired: return "released without being acquired";
+            case errc::eof: return "end of stream";
+            case errc::too_long: return "data exceeds the size limit";
         }
         return "unknown squall error " + std::to_string(c);
     }

@@ -23,6 +23,8 @@ enum class errc {
     full,           // a bounded container had no room (put_nowait)
     empty,          // nothing to take (get_nowait)
     not_acquired,   // release/unlock without a matching acquire/lock
+    eof,            // the peer closed its side of the stream
+    too_long,       // a delimited read passed its size limit
 };
 
 const std::error_category& engine_category() noexcept;

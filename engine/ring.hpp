@@ -25,6 +25,9 @@ struct loop_options {
     bool sqpoll = false;         // a kernel thread polls the submission queue
     unsigned sqpoll_idle_ms = 1000;
     bool register_ring_fd = true;
+    // The loop's provided buffer ring for receives (created on first use).
+    unsigned recv_buffers = 4096;
+    unsigned recv_buffer_size = 4096;
 };
 
 struct ring_features {

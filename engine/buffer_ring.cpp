@@ -1,0 +1,108 @@
+#include "engine/buffer_ring.hpp"
+
+#include <sys/mman.h>
+
+#include <bit>
+#include <cerrno>
+#include <system_error>
+
+#include "engine/loop.hpp"
+
+namespace squall {
+
+buffer_ring::buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group)
+    : loop_(l), count_(std::bit_ceil(std::max(count, 1u))), size_(size), mask_(0), group_(group) {
+    if (count_ > 32768) throw std::invalid_argument("squall: buffer ring holds at most 32768 buffers");
+    mask_ = static_cast<unsigned>(io_uring_buf_ring_mask(count_));
+    ring_bytes_ = count_ * sizeof(io_uring_buf);
+    void* r = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) throw std::system_error(errno, std::system_category(), "squall: mmap buffer ring");
+    ring_ = static_cast<io_uring_buf_ring*>(r);
+    memory_bytes_ = std::size_t{count_} * size_;
+    void* m = ::mmap(nullptr, memory_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        ::munmap(ring_, ring_bytes_);
+        throw std::system_error(errno, std::system_category(), "squall: mmap receive buffers");
+    }
+    memory_ = static_cast<std::byte*>(m);
+
+    io_uring_buf_ring_init(ring_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(ring_);
+    reg.ring_entries = count_;
+    reg.bgid = group_;
+    if (int rc = io_uring_register_buf_ring(l.raw_ring(), &reg, 0); rc < 0) {
+        ::munmap(memory_, memory_bytes_);
+        ::munmap(ring_, ring_bytes_);
+        throw std::system_error(-rc, std::system_category(), "squall: io_uring_register_buf_ring");
+    }
+    for (unsigned i = 0; i < count_; ++i)
+        io_uring_buf_ring_add(ring_, memory_ + std::size_t{i} * size_, size_, static_cast<std::uint16_t>(i),
+                              static_cast<int>(mask_), static_cast<int>(i));
+    io_uring_buf_ring_advance(ring_, static_cast<int>(count_));
+}
+
+buffer_ring::~buffer_ring() {
+    io_uring_unregister_buf_ring(loop_.raw_ring(), group_);
+    ::munmap(memory_, memory_bytes_);
+    ::munmap(ring_, ring_bytes_);
+}
+
+std::span<std::byte> buffer_ring::take(std::uint16_t bid) noexcept {
+    ++in_use_;
+    return {memory_ + std::size_t{bid} * size_, size_};
+}
+
+void buffer_ring::give_back(std::uint16_t bid) noexcept {
+    io_uring_buf_ring_add(ring_, memory_ + std::size_t{bid} * size_, size_, bid, static_cast<int>(mask_), 0);
+    io_uring_buf_ring_advance(ring_, 1);
+    --in_use_;
+    if (!waiters_.empty() && !wake_scheduled_ && in_use_ <= count_ - count_ / 4) {
+        // Not inline: a lease is often dropped deep inside a reader.
+        wake_scheduled_ = true;
+        loop_.post([this] { wake_waiters(); });
+    }
+}
+
+std::uint64_t buffer_ring::wait_for_buffers(std::function<void()> fn) {
+    std::uint64_t id = next_wait_id_++;
+    waiters_.emplace_back(id, std::move(fn));
+    if (!wake_scheduled_ && in_use_ <= count_ - count_ / 4) {
+        wake_scheduled_ = true;
+        loop_.post([this] { wake_waiters(); });
+    }
+    return id;
+}
+
+void buffer_ring::cancel_wait(std::uint64_t id) noexcept {
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+        if (it->first == id) {
+            waiters_.erase(it);
+            return;
+        }
+    }
+}
+
+void buffer_ring::wake_waiters() {
+    wake_scheduled_ = false;
+    auto ready = std::move(waiters_);
+    waiters_.clear();
+    for (auto& [id, fn] : ready) fn();
+}
+
+buffer_lease& buffer_lease::operator=(buffer_lease&& o) noexcept {
+    if (this != &o) {
+        reset();
+        ring_ = std::exchange(o.ring_, nullptr);
+        bid_ = o.bid_;
+        data_ = std::exchange(o.data_, {});
+    }
+    return *this;
+}
+
+void buffer_lease::reset() noexcept {
+    if (ring_) std::exchange(ring_, nullptr)->give_back(bid_);
+    data_ = {};
+}
+
+}  // namespace squall

@@ -1,0 +1,104 @@
+// buffer_ring: a provided-buffer ring registered with the loop's io_uring
+// (IORING_REGISTER_PBUF_RING), and buffer_lease, the RAII loan of one
+// received buffer.
+//
+// The kernel picks a buffer from the ring only when data arrives, so an
+// idle connection holds no receive memory. A completion with
+// IORING_CQE_F_BUFFER names the buffer; the stream wraps it in a lease and
+// hands it to the reader; dropping the lease puts the buffer back in the
+// ring. liburing 2.3 has no io_uring_setup_buf_ring, so the ring and the
+// buffers are mapped and registered here.
+//
+// When the kernel finds the ring empty it ends a multishot receive with
+// -ENOBUFS; that stream parks on the ring (wait_for_buffers) and is told
+// once enough buffers are back. Ownership: the ring belongs to one loop
+// and must outlive every lease (streams are destroyed before their loop).
+// Loop thread only. Tests: tests/engine/buffer_ring_test.cpp.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace squall {
+
+class loop;
+
+class buffer_ring {
+public:
+    // `count` is rounded up to a power of two (at most 32768).
+    buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group);
+    ~buffer_ring();
+    buffer_ring(const buffer_ring&) = delete;
+    buffer_ring& operator=(const buffer_ring&) = delete;
+
+    std::uint16_t group() const noexcept { return group_; }
+    unsigned buffer_size() const noexcept { return size_; }
+    unsigned count() const noexcept { return count_; }
+    // Buffers handed out by the kernel and not yet returned.
+    unsigned in_use() const noexcept { return in_use_; }
+
+    // A completion carried buffer `bid`: it now belongs to the caller.
+    std::span<std::byte> take(std::uint16_t bid) noexcept;
+    // Puts buffer `bid` back in the ring for the kernel.
+    void give_back(std::uint16_t bid) noexcept;
+
+    // Calls `fn` (once, from a later loop turn) when at least a quarter of
+    // the ring is free again. Returns an id for cancel_wait.
+    std::uint64_t wait_for_buffers(std::function<void()> fn);
+    void cancel_wait(std::uint64_t id) noexcept;
+
+private:
+    void wake_waiters();
+
+    loop& loop_;
+    io_uring_buf_ring* ring_ = nullptr;
+    std::size_t ring_bytes_ = 0;
+    std::byte* memory_ = nullptr;
+    std::size_t memory_bytes_ = 0;
+    unsigned count_;
+    unsigned size_;
+    unsigned mask_;
+    std::uint16_t group_;
+    unsigned in_use_ = 0;
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> waiters_;
+    std::uint64_t next_wait_id_ = 1;
+    bool wake_scheduled_ = false;
+};
+
+// One received chunk. Views into it stay valid while the lease lives.
+class buffer_lease {
+public:
+    buffer_lease() noexcept = default;
+    // A chunk of a ring buffer; the buffer goes back to `ring` on drop.
+    buffer_lease(buffer_ring* ring, std::uint16_t bid, std::span<std::byte> data) noexcept
+        : ring_(ring), bid_(bid), data_(data) {}
+    // A chunk of memory owned elsewhere (the stream's own buffer when the
+    // ring is switched off): valid until the stream's next read.
+    explicit buffer_lease(std::span<std::byte> borrowed) noexcept : data_(borrowed) {}
+    buffer_lease(buffer_lease&& o) noexcept
+        : ring_(std::exchange(o.ring_, nullptr)), bid_(o.bid_), data_(std::exchange(o.data_, {})) {}
+    buffer_lease& operator=(buffer_lease&& o) noexcept;
+    buffer_lease(const buffer_lease&) = delete;
+    buffer_lease& operator=(const buffer_lease&) = delete;
+    ~buffer_lease() { reset(); }
+
+    std::span<std::byte> bytes() const noexcept { return data_; }
+    std::size_t size() const noexcept { return data_.size(); }
+    bool empty() const noexcept { return data_.empty(); }
+    // Drops the first n bytes from the view (the buffer stays leased).
+    void consume(std::size_t n) noexcept { data_ = data_.subspan(n); }
+    void reset() noexcept;
+
+private:
+    buffer_ring* ring_ = nullptr;
+    std::uint16_t bid_ = 0;
+    std::span<std::byte> data_;
+};
+
+}  // namespace squall

@@ -1,0 +1,295 @@
+#include "engine/stream.hpp"
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+#include "engine/detail/send_zc.hpp"
+#include "engine/op.hpp"
+
+namespace squall {
+
+stream::stream(unique_fd fd, stream_options opts)
+    : loop_(loop::current()), fd_(std::move(fd)), opts_(opts) {
+    if (!opts_.buffer_ring) opts_.multishot_recv = false;
+    if (opts_.max_pending_buffers == 0) opts_.max_pending_buffers = 1;
+    if (opts_.buffer_ring) ring_ = &loop_->buffers();
+}
+
+stream::~stream() { close(); }
+
+void stream::close() noexcept {
+    if (recv_armed_) {
+        loop_->orphan_op(recv_ud_);  // its buffers go back to the ring
+        recv_armed_ = false;
+    }
+    if (starved_) ring_->cancel_wait(starve_wait_);
+    starved_ = false;
+    drop_pending();
+    fd_.reset();
+    readers_.wake_all();  // they see errc::closed
+}
+
+void stream::drop_pending() noexcept {
+    for (chunk& c : pending_) {
+        if (c.from_ring) ring_->give_back(c.bid);
+    }
+    pending_.clear();
+}
+
+std::optional<clock::time_point> stream::read_deadline() const noexcept {
+    if (opts_.read_timeout <= clock::duration::zero()) return std::nullopt;
+    return clock::now() + opts_.read_timeout;
+}
+
+clock::time_point stream::write_deadline() const noexcept {
+    if (opts_.write_timeout <= clock::duration::zero()) return clock::time_point::max();
+    return clock::now() + opts_.write_timeout;
+}
+
+void stream::arm_recv() {
+    io_uring_sqe* s = loop_->sqe();
+    if (ring_) {
+        if (opts_.multishot_recv) io_uring_prep_recv_multishot(s, fd_.get(), nullptr, 0, 0);
+        else io_uring_prep_recv(s, fd_.get(), nullptr, ring_->buffer_size(), 0);
+        s->flags |= IOSQE_BUFFER_SELECT;
+        s->buf_group = ring_->group();
+    } else {
+        if (!plain_buf_) plain_buf_ = std::make_unique<std::byte[]>(opts_.plain_buffer_size);
+        io_uring_prep_recv(s, fd_.get(), plain_buf_.get(), opts_.plain_buffer_size, 0);
+    }
+    recv_ud_ = loop_->start_op(this, &stream::on_recv);
+    io_uring_sqe_set_data64(s, recv_ud_);
+    recv_armed_ = true;
+}
+
+void stream::maybe_rearm() {
+    if (recv_armed_ || !fd_ || eof_ || recv_error_ || starved_ || loop_->closing()) return;
+    if (opts_.multishot_recv) {
+        // Armed ahead of the reader, up to the cap on unread chunks.
+        if (pending_.size() < opts_.max_pending_buffers) arm_recv();
+    } else if (pending_.empty() && !readers_.empty()) {
+        // One-shot: only for a waiting reader, and (without the ring) only
+        // once the previous chunk of the shared buffer was taken.
+        arm_recv();
+    }
+}
+
+void stream::on_recv(void* ctx, int res, unsigned flags) noexcept {
+    static_cast<stream*>(ctx)->handle_recv(res, flags);
+}
+
+void stream::handle_recv(int res, unsigned flags) noexcept {
+    const bool final = !(flags & IORING_CQE_F_MORE);
+    if (final) recv_armed_ = false;
+    if (flags & IORING_CQE_F_BUFFER) {
+        auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+        std::span<std::byte> buf = ring_->take(bid);
+        if (res > 0) pending_.push_back({bid, true, buf.first(static_cast<std::size_t>(res))});
+        else ring_->give_back(bid);
+    } else if (!ring_ && res > 0) {
+        pending_.push_back({0, false, {plain_buf_.get(), static_cast<std::size_t>(res)}});
+    }
+    if (res == 0) {
+        eof_ = true;
+    } else if (res == -ENOBUFS) {
+        // The ring ran dry (many connections at once): wait for leases to
+        // come back rather than spin.
+        starved_ = true;
+        ++starvations_;
+        starve_wait_ = ring_->wait_for_buffers([this] {
+            starved_ = false;
+            maybe_rearm();
+        });
+    } else if (res < 0 && res != -ECANCELED) {
+        recv_error_ = from_errno(res);
+    }
+    if (final) {
+        pausing_ = false;
+        maybe_rearm();
+    } else if (!pausing_ && pending_.size() >= opts_.max_pending_buffers) {
+        // The reader is behind: stop taking buffers from the shared ring.
+        pausing_ = true;
+        ++pauses_;
+        loop_->cancel_op(recv_ud_);
+    }
+    if (readable(true)) readers_.wake_one();
+}
+
+result<buffer_lease> stream::take_chunk(bool raw) {
+    if (!raw && has_spill()) {
+        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
+        spill_pos_ = spill_.size();
+        return buffer_lease(rest);
+    }
+    if (!pending_.empty()) {
+        chunk c = pending_.front();
+        pending_.pop_front();
+        maybe_rearm();
+        if (c.from_ring) return buffer_lease(ring_, c.bid, c.data);
+        return buffer_lease(c.data);
+    }
+    if (recv_error_) return recv_error_;
+    if (!fd_) return errc::closed;
+    if (eof_) return errc::eof;
+    return errc::closed;
+}
+
+task<result<std::string_view>> stream::read_until(std::string delim, std::size_t max) {
+    spill_.erase(0, spill_pos_);
+    spill_pos_ = 0;
+    std::size_t scanned = 0;
+    for (;;) {
+        std::size_t pos = delim.empty() ? std::string::npos : spill_.find(delim, scanned);
+        if (pos != std::string::npos) {
+            if (pos + delim.size() > max) co_return errc::too_long;
+            spill_pos_ = pos + delim.size();
+            co_return std::string_view(spill_).substr(0, spill_pos_);
+        }
+        if (spill_.size() >= max) co_return errc::too_long;
+        scanned = spill_.size() >= delim.size() ? spill_.size() - delim.size() + 1 : 0;
+        auto got = co_await read_awaitable(this, true);
+        if (!got) co_return got.error();
+        auto bytes = got->bytes();
+        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+}
+
+task<result<std::span<const std::byte>>> stream::read_exactly(std::size_t n) {
+    spill_.erase(0, spill_pos_);
+    spill_pos_ = 0;
+    while (spill_.size() < n) {
+        auto got = co_await read_awaitable(this, true);
+        if (!got) co_return got.error();
+        auto bytes = got->bytes();
+        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    spill_pos_ = n;
+    co_return std::as_bytes(std::span(spill_)).first(n);
+}
+
+}  // namespace squall
+
+namespace squall {
+
+// Waits for this writer's turn: writes go out whole and in call order.
+class stream::write_turn {
+public:
+    explicit write_turn(stream* s) noexcept : s_(s) {}
+    bool await_ready() const noexcept { return !s_->writing_; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return w_.park(h, token_of(h), std::nullopt, &s_->writers_);
+    }
+    result<void> await_resume() noexcept {
+        if (w_.state() == detail::waiter::outcome::waiting) s_->writing_ = true;  // did not suspend
+        return w_.status();  // woken: the previous writer handed the turn over
+    }
+
+private:
+    stream* s_;
+    detail::waiter w_;
+};
+
+void stream::end_write_turn() noexcept {
+    // Hand the turn straight to the oldest waiting writer, if any.
+    if (!writers_.wake_one()) writing_ = false;
+}
+
+namespace {
+struct turn_guard {
+    stream* s;
+    void (stream::*end)() noexcept;
+    ~turn_guard() { (s->*end)(); }
+};
+}  // namespace
+
+task<result<void>> stream::send_all(std::span<const std::byte> bytes, clock::time_point deadline) {
+    while (!bytes.empty()) {
+        if (!fd_) co_return errc::closed;
+        auto r = co_await send(fd_.get(), bytes).until(deadline);
+        if (!r) co_return r.error();
+        bytes = bytes.subspan(static_cast<std::size_t>(*r));
+    }
+    co_return result<void>{};
+}
+
+task<result<void>> stream::write(std::span<const std::byte> bytes) {
+    if (auto t = co_await write_turn(this); !t) co_return t;
+    turn_guard g{this, &stream::end_write_turn};
+    co_return co_await send_all(bytes, write_deadline());
+}
+
+task<result<void>> stream::writev(std::vector<iovec> parts) {
+    if (auto t = co_await write_turn(this); !t) co_return t;
+    turn_guard g{this, &stream::end_write_turn};
+    auto deadline = write_deadline();
+    std::size_t first = 0;
+    msghdr mh{};
+    for (;;) {
+        while (first < parts.size() && parts[first].iov_len == 0) ++first;
+        if (first == parts.size()) co_return result<void>{};
+        if (!fd_) co_return errc::closed;
+        mh.msg_iov = &parts[first];
+        mh.msg_iovlen = std::min<std::size_t>(parts.size() - first, IOV_MAX);
+        int fd = fd_.get();
+        auto r = co_await submit([fd, &mh](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, &mh, MSG_NOSIGNAL); })
+                     .until(deadline);
+        if (!r) co_return r.error();
+        // A short send: skip what went out, trim the part it ended in.
+        auto sent = static_cast<std::size_t>(*r);
+        while (sent > 0) {
+            iovec& v = parts[first];
+            std::size_t take = std::min(sent, v.iov_len);
+            v.iov_base = static_cast<char*>(v.iov_base) + take;
+            v.iov_len -= take;
+            sent -= take;
+            if (v.iov_len == 0) ++first;
+        }
+    }
+}
+
+task<result<void>> stream::write(owned_bytes bytes) {
+    auto view = std::visit(
+        [](auto& b) -> std::span<const std::byte> {
+            using B = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<B, buffer_lease>) return b.bytes();
+            else return std::as_bytes(std::span(b));
+        },
+        bytes);
+    if (auto t = co_await write_turn(this); !t) co_return t;
+    turn_guard g{this, &stream::end_write_turn};
+    if (opts_.send_zc && view.size() >= opts_.zc_threshold)
+        co_return co_await send_zc(view, std::make_shared<owned_bytes>(std::move(bytes)), write_deadline());
+    co_return co_await send_all(view, write_deadline());
+}
+
+task<result<void>> stream::shutdown_write() {
+    if (auto t = co_await write_turn(this); !t) co_return t;
+    turn_guard g{this, &stream::end_write_turn};
+    if (!fd_) co_return errc::closed;
+    auto r = co_await squall::shutdown(fd_.get(), SHUT_WR);
+    if (!r) co_return r.error();
+    co_return result<void>{};
+}
+
+}  // namespace squall
+
+namespace squall {
+
+task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
+                                   clock::time_point deadline) {
+    while (!bytes.empty()) {
+        if (!fd_) co_return errc::closed;
+        auto r = co_await detail::send_zc_awaitable(fd_.get(), bytes, owner, deadline);
+        if (!r) co_return r.error();
+        ++zc_sends_;
+        bytes = bytes.subspan(static_cast<std::size_t>(*r));
+    }
+    co_return result<void>{};
+}
+
+}  // namespace squall

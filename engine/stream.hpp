@@ -1,0 +1,175 @@
+// stream: a connected socket driven by the ring, in the spirit of
+// Tornado's IOStream but in coroutine form.
+//
+// Receiving: one multishot recv stays armed and the kernel fills buffers
+// from the loop's provided buffer ring only when data arrives; each chunk
+// reaches the reader as a buffer_lease (zero-copy). At most
+// `max_pending_buffers` chunks wait unread: past that the receive is
+// cancelled and re-armed once the reader catches up, so one connection
+// cannot drain the pool. -ENOBUFS (the ring ran dry) parks the stream
+// until buffers come back. read_until/read_exactly gather into a
+// per-stream buffer (the one copy) and return a view valid until the next
+// read. The ring and multishot can be switched off (stream_options) for
+// comparison: then reads are one-shot, into the ring or into a
+// per-connection buffer.
+//
+// Sending: write(span) borrows the bytes until it returns, and returns
+// once the kernel has taken all of them (backpressure). write(owned)
+// takes ownership; at or above zc_threshold it goes out with SEND_ZC and
+// the bytes stay owned by the operation until the kernel's notification,
+// which the next write never waits for. Writes are serialised in call
+// order. Reads and writes each take a deadline (errc::timed_out) and honour
+// the task's cancel token (errc::canceled); end of stream is errc::eof.
+//
+// Ownership and threads: a stream owns its fd, belongs to the loop that
+// created it and must be destroyed before that loop; it is not movable
+// (the kernel's completions point at it). One reader at a time.
+// Tests: tests/engine/stream_test.cpp, tests/engine/echo_stress_test.cpp.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "engine/buffer_ring.hpp"
+#include "engine/detail/waiter.hpp"
+#include "engine/loop.hpp"
+#include "engine/result.hpp"
+#include "engine/socket.hpp"
+#include "engine/task.hpp"
+
+namespace squall {
+
+struct stream_options {
+    bool buffer_ring = true;     // receive into the loop's provided buffer ring
+    bool multishot_recv = true;  // keep one multishot recv armed (needs buffer_ring)
+    bool send_zc = true;         // SEND_ZC for owned writes >= zc_threshold
+    std::size_t zc_threshold = 32 * 1024;
+    unsigned max_pending_buffers = 16;
+    std::size_t plain_buffer_size = 16 * 1024;  // when buffer_ring is off
+    clock::duration read_timeout = clock::duration::zero();   // zero: none
+    clock::duration write_timeout = clock::duration::zero();  // zero: none
+};
+
+// Bytes a write may own: moved in, released after the kernel is done.
+using owned_bytes = std::variant<std::string, std::vector<std::byte>, buffer_lease>;
+
+class stream {
+public:
+    explicit stream(unique_fd fd, stream_options opts = {});
+    ~stream();
+    stream(const stream&) = delete;
+    stream& operator=(const stream&) = delete;
+
+    class read_awaitable;
+    // The next received chunk (errc::eof once the peer has closed).
+    read_awaitable read_some() noexcept;
+    // Bytes up to and including `delim`; errc::too_long past `max` bytes.
+    task<result<std::string_view>> read_until(std::string delim, std::size_t max);
+    task<result<std::span<const std::byte>>> read_exactly(std::size_t n);
+
+    task<result<void>> write(std::span<const std::byte> bytes);
+    task<result<void>> write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
+    task<result<void>> writev(std::vector<iovec> parts);
+    task<result<void>> write(owned_bytes bytes);
+
+    // Sends FIN after queued writes (half-close); reads go on.
+    task<result<void>> shutdown_write();
+    // Stops receiving and closes the fd now; later reads give errc::closed.
+    void close() noexcept;
+
+    int fd() const noexcept { return fd_.get(); }
+    bool closed() const noexcept { return !fd_; }
+    const stream_options& options() const noexcept { return opts_; }
+    // Receive state, for tests and metrics.
+    std::size_t pending_chunks() const noexcept { return pending_.size(); }
+    std::uint64_t recv_pauses() const noexcept { return pauses_; }
+    std::uint64_t recv_starvations() const noexcept { return starvations_; }
+    std::uint64_t zc_sends() const noexcept { return zc_sends_; }
+
+private:
+    struct chunk {
+        std::uint16_t bid;
+        bool from_ring;
+        std::span<std::byte> data;
+    };
+    friend class read_awaitable;
+    class write_turn;
+
+    static void on_recv(void* ctx, int res, unsigned flags) noexcept;
+    void handle_recv(int res, unsigned flags) noexcept;
+    void arm_recv();
+    void maybe_rearm();
+    bool has_spill() const noexcept { return spill_pos_ < spill_.size(); }
+    bool readable(bool raw) const noexcept {
+        return !pending_.empty() || (!raw && has_spill()) || eof_ || recv_error_ || !fd_;
+    }
+    result<buffer_lease> take_chunk(bool raw);
+    void drop_pending() noexcept;
+    std::optional<clock::time_point> read_deadline() const noexcept;
+    clock::time_point write_deadline() const noexcept;
+    void end_write_turn() noexcept;
+    task<result<void>> send_all(std::span<const std::byte> bytes, clock::time_point deadline);
+    task<result<void>> send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
+                               clock::time_point deadline);
+
+    loop* loop_;
+    unique_fd fd_;
+    stream_options opts_;
+    buffer_ring* ring_ = nullptr;
+
+    std::deque<chunk> pending_;
+    std::unique_ptr<std::byte[]> plain_buf_;
+    std::string spill_;        // read_until/read_exactly gather here
+    std::size_t spill_pos_ = 0;  // bytes of spill_ already returned
+    std::uint64_t recv_ud_ = 0;
+    bool recv_armed_ = false;
+    bool pausing_ = false;      // cancelled the recv to cap pending chunks
+    bool starved_ = false;      // waiting for the ring to refill
+    std::uint64_t starve_wait_ = 0;
+    bool eof_ = false;
+    std::error_code recv_error_;
+    detail::waiter_list readers_;
+
+    detail::waiter_list writers_;
+    bool writing_ = false;
+
+    std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
+};
+
+// Waits for a chunk. `raw` reads skip bytes gathered by read_until (used
+// while gathering).
+class stream::read_awaitable {
+public:
+    read_awaitable(stream* s, bool raw) noexcept : s_(s), raw_(raw) {}
+    bool await_ready() const noexcept { return s_->readable(raw_); }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        if (!w_.park(h, token_of(h), s_->read_deadline(), &s_->readers_)) return false;
+        s_->maybe_rearm();
+        return true;
+    }
+    result<buffer_lease> await_resume() {
+        if (auto st = w_.status(); !st) return st.error();
+        return s_->take_chunk(raw_);
+    }
+
+private:
+    stream* s_;
+    bool raw_;
+    detail::waiter w_;
+};
+
+inline stream::read_awaitable stream::read_some() noexcept { return read_awaitable(this, false); }
+
+}  // namespace squall

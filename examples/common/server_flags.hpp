@@ -1,0 +1,56 @@
+// Command-line switches shared by the examples: threads, drain time, and
+// each io_uring feature squall uses, so that a run can measure what one
+// buys (make bench-features switches them off in turn).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+
+#include "engine/listener.hpp"
+#include "engine/server.hpp"
+#include "engine/stream.hpp"
+
+namespace squall::examples {
+
+struct feature_flags {
+    double drain_seconds = 10;
+    bool no_multishot_accept = false;
+    bool no_multishot_recv = false;
+    bool no_buffer_ring = false;
+    bool no_send_zc = false;
+    bool no_defer_taskrun = false;
+    bool no_register_ring_fd = false;
+    bool sqpoll = false;
+};
+
+inline void add_server_flags(CLI::App& app, server_options& so, stream_options& st, feature_flags& f) {
+    app.add_option("--threads", so.threads, "loops, one per thread, each with its own SO_REUSEPORT listener")
+        ->check(CLI::Range(1u, 256u));
+    app.add_option("--drain", f.drain_seconds, "seconds open connections get to finish after SIGTERM");
+    app.add_flag("--no-multishot-accept", f.no_multishot_accept, "one-shot accept per connection");
+    app.add_flag("--no-multishot-recv", f.no_multishot_recv, "one-shot recv per read");
+    app.add_flag("--no-buffer-ring", f.no_buffer_ring, "plain recv into a buffer per connection");
+    app.add_flag("--no-send-zc", f.no_send_zc, "never use IORING_OP_SEND_ZC");
+    app.add_option("--zc-threshold", st.zc_threshold, "bytes from which owned writes use SEND_ZC");
+    app.add_option("--recv-buffers", so.loop.recv_buffers, "buffers in each loop's receive ring");
+    app.add_option("--recv-buffer-size", so.loop.recv_buffer_size, "bytes per receive buffer");
+    app.add_flag("--no-defer-taskrun", f.no_defer_taskrun, "ring without SINGLE_ISSUER/DEFER_TASKRUN");
+    app.add_flag("--no-register-ring-fd", f.no_register_ring_fd, "do not register the ring fd");
+    app.add_flag("--sqpoll", f.sqpoll, "a kernel thread polls the submission queue");
+}
+
+// Applies the switches once parsing is done.
+inline void apply_server_flags(const feature_flags& f, server_options& so, stream_options& st,
+                               listener_options& lo) {
+    so.drain_timeout = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.drain_seconds));
+    lo.multishot = !f.no_multishot_accept;
+    st.multishot_recv = !f.no_multishot_recv;
+    st.buffer_ring = !f.no_buffer_ring;
+    st.send_zc = !f.no_send_zc;
+    so.loop.defer_taskrun = !f.no_defer_taskrun;
+    so.loop.register_ring_fd = !f.no_register_ring_fd;
+    so.loop.sqpoll = f.sqpoll;
+}
+
+}  // namespace squall::examples
