@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 
@@ -50,11 +51,29 @@ clock::time_point stream::write_deadline() const noexcept {
     return clock::now() + opts_.write_timeout;
 }
 
+namespace {
+// Whether the kernel takes a total byte limit on a multishot recv (the
+// SQE's optlen, which liburing 2.3 still calls file_index): 1 yes, 0 no,
+// -1 not known yet. Kernels without it reject the SQE with -EINVAL.
+std::atomic<int> mshot_limit_known{-1};
+}  // namespace
+
 void stream::arm_recv() {
     io_uring_sqe* s = loop_->sqe();
+    recv_limited_ = false;
     if (ring_) {
-        if (opts_.multishot_recv) io_uring_prep_recv_multishot(s, fd_.get(), nullptr, 0, 0);
-        else io_uring_prep_recv(s, fd_.get(), nullptr, ring_->buffer_size(), 0);
+        if (opts_.multishot_recv) {
+            io_uring_prep_recv_multishot(s, fd_.get(), nullptr, 0, 0);
+            if (opts_.recv_byte_limit && mshot_limit_known.load(std::memory_order_relaxed) != 0) {
+                // The kernel stops this receive once the unread chunks
+                // would reach the cap: one connection cannot drain the ring.
+                auto credit = opts_.max_pending_buffers - pending_.size();
+                s->file_index = static_cast<std::uint32_t>(credit * ring_->buffer_size());
+                recv_limited_ = true;
+            }
+        } else {
+            io_uring_prep_recv(s, fd_.get(), nullptr, ring_->buffer_size(), 0);
+        }
         s->flags |= IOSQE_BUFFER_SELECT;
         s->buf_group = ring_->group();
     } else {
@@ -93,6 +112,14 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
     } else if (!ring_ && res > 0) {
         pending_.push_back({0, false, {plain_buf_.get(), static_cast<std::size_t>(res)}});
     }
+    if (res == -EINVAL && recv_limited_ && mshot_limit_known.load(std::memory_order_relaxed) == -1) {
+        // An older kernel: no byte limit. Fall back to cancelling the
+        // receive when the reader falls behind.
+        mshot_limit_known.store(0, std::memory_order_relaxed);
+        maybe_rearm();
+        return;
+    }
+    if (recv_limited_ && res > 0) mshot_limit_known.store(1, std::memory_order_relaxed);
     if (res == 0) {
         eof_ = true;
     } else if (res == -ENOBUFS) {
@@ -108,9 +135,11 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         recv_error_ = from_errno(res);
     }
     if (final) {
+        // A limited receive that used up its credit: paused until read.
+        if (recv_limited_ && res > 0 && pending_.size() >= opts_.max_pending_buffers) ++pauses_;
         pausing_ = false;
         maybe_rearm();
-    } else if (!pausing_ && pending_.size() >= opts_.max_pending_buffers) {
+    } else if (!recv_limited_ && !pausing_ && pending_.size() >= opts_.max_pending_buffers) {
         // The reader is behind: stop taking buffers from the shared ring.
         pausing_ = true;
         ++pauses_;

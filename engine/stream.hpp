@@ -9,7 +9,9 @@
 // cannot drain the pool. -ENOBUFS (the ring ran dry) parks the stream
 // until buffers come back. read_until/read_exactly gather into a
 // per-stream buffer (the one copy) and return a view valid until the next
-// read. The ring and multishot can be switched off (stream_options) for
+// read. The cap is a byte limit the kernel enforces on the multishot recv
+// (Linux 6.15+); older kernels get the cancel-and-re-arm fallback, which
+// can overshoot by what one io_uring_enter receives. The ring and multishot can be switched off (stream_options) for
 // comparison: then reads are one-shot, into the ring or into a
 // per-connection buffer.
 //
@@ -56,6 +58,7 @@ struct stream_options {
     bool send_zc = true;         // SEND_ZC for owned writes >= zc_threshold
     std::size_t zc_threshold = 32 * 1024;
     unsigned max_pending_buffers = 16;
+    bool recv_byte_limit = true;  // let the kernel enforce the cap (where it can)
     std::size_t plain_buffer_size = 16 * 1024;  // when buffer_ring is off
     clock::duration read_timeout = clock::duration::zero();   // zero: none
     clock::duration write_timeout = clock::duration::zero();  // zero: none
@@ -134,7 +137,8 @@ private:
     std::size_t spill_pos_ = 0;  // bytes of spill_ already returned
     std::uint64_t recv_ud_ = 0;
     bool recv_armed_ = false;
-    bool pausing_ = false;      // cancelled the recv to cap pending chunks
+    bool recv_limited_ = false;  // the armed recv carries a kernel byte limit
+    bool pausing_ = false;       // cancelled the recv to cap pending chunks (older kernels)
     bool starved_ = false;      // waiting for the ring to refill
     std::uint64_t starve_wait_ = 0;
     bool eof_ = false;
