@@ -104,6 +104,7 @@ unique_fd listen_on(const address& addr, const listen_options& opts) {
         if (opts.reuse_port) set_int(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", addr);
         if (addr.family() == AF_INET6)
             set_int(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, opts.v6_only ? 1 : 0, "IPV6_V6ONLY", addr);
+        if (opts.no_delay) set_int(fd.get(), IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY", addr);
     }
     if (::bind(fd.get(), addr.get(), addr.size()) != 0) fail("bind", addr);
     if (::listen(fd.get(), opts.backlog) != 0) fail("listen", addr);

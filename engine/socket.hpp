@@ -67,6 +67,9 @@ struct listen_options {
     int backlog = 4096;
     bool reuse_port = false;  // SO_REUSEPORT: one listener per loop thread
     bool v6_only = false;     // for "::": also accept IPv4 when false
+    // TCP_NODELAY, set on the listener: accepted sockets inherit it, so no
+    // connection pays a setsockopt.
+    bool no_delay = true;
 };
 
 // socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen.

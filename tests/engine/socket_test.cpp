@@ -1,6 +1,7 @@
 #include "engine/socket.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -101,6 +102,22 @@ TEST(socket, bind_errors_name_the_address) {
         EXPECT_NE(std::string(e.what()).find(taken.to_string()), std::string::npos) << e.what();
         EXPECT_EQ(e.code(), std::errc::address_in_use);
     }
+}
+
+TEST(socket, accepted_sockets_inherit_no_delay) {
+    loop l;
+    unique_fd lfd = listen_on(address::ip("127.0.0.1", 0));
+    address addr = local_address(lfd.get());
+    auto accepted = l.run_sync([](int fd, address a) -> task<int> {
+        auto [c, s] = co_await when_all(connect_to(a), [](int lf) -> task<result<int>> { co_return co_await accept(lf); }(fd));
+        if (!c || !s) co_return -1;
+        unique_fd server(*s);
+        int v = 0;
+        socklen_t len = sizeof v;
+        ::getsockopt(server.get(), IPPROTO_TCP, TCP_NODELAY, &v, &len);
+        co_return v;
+    }(lfd.get(), addr));
+    EXPECT_EQ(accepted, 1);
 }
 
 TEST(socket, reuse_port_lets_several_listeners_share_a_port) {
