@@ -28,6 +28,8 @@ namespace squall {
 class sleep_awaitable {
 public:
     explicit sleep_awaitable(clock::time_point until) noexcept : until_(until) {}
+    // Movable until awaited (with_timeout moves its awaitable into a task).
+    sleep_awaitable(sleep_awaitable&& o) noexcept : until_(o.until_) {}
     bool await_ready() const noexcept { return false; }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {

@@ -79,6 +79,13 @@ TEST(time, nested_timeouts_the_outer_wins_when_shorter) {
     EXPECT_EQ(l.timers_pending(), 0u);
 }
 
+TEST(time, with_timeout_takes_an_awaitable) {
+    loop l;
+    auto r = l.run_sync(with_timeout(2ms, sleep(1h)));
+    EXPECT_EQ(r.error(), errc::timed_out);  // the cancelled sleep is reported as the timeout
+    EXPECT_EQ(l.timers_pending(), 0u);
+}
+
 TEST(time, sleep_is_cancelled_by_its_token) {
     loop l;
     cancel_source src;

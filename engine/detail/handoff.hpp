@@ -1,0 +1,89 @@
+// handoff: the FIFO of tasks parked on a primitive that hands something
+// over directly (mutex: the lock, semaphore: a permit, queue: an item).
+//
+// waiter_list only wakes "the oldest"; a hand-off primitive must know which
+// task it woke, so that it can give that task the lock or the item before
+// anyone else runs (no barging, no item lost to a get_nowait that runs
+// first). A handoff_node embeds a waiter parked without a waiter_list, so
+// the deadline and the cancel token still work, and stays linked to its
+// handoff_list from park() until the task resumes (unlink()) or its frame
+// is destroyed: on the waiting chain at first, on the granted chain once
+// the primitive picked it. A node whose deadline or token fired first is
+// dropped from the waiting chain the next time the primitive looks.
+//
+// Ownership: nodes live in awaitables inside coroutine frames and the list
+// only borrows them. Either may be destroyed first: the list detaches its
+// nodes, a node unlinks itself. holds_grant() tells an awaitable whose
+// frame is destroyed after a grant but before it ran that the primitive is
+// still there and the grant must be given back. Loop thread only.
+// Tests: tests/engine/sync_test.cpp, tests/engine/queue_test.cpp.
+#pragma once
+
+#include <coroutine>
+#include <optional>
+
+#include "engine/cancel.hpp"
+#include "engine/detail/waiter.hpp"
+#include "engine/loop.hpp"
+#include "engine/result.hpp"
+
+namespace squall::detail {
+
+class handoff_list;
+
+class handoff_node {
+public:
+    handoff_node() noexcept = default;
+    handoff_node(const handoff_node&) = delete;
+    handoff_node& operator=(const handoff_node&) = delete;
+    ~handoff_node() { unlink(); }
+
+    // Parks the task on `list`. Returns false, without parking, when the
+    // token is already cancelled (status() is then errc::canceled).
+    bool park(std::coroutine_handle<> h, cancel_state* token,
+              std::optional<clock::time_point> deadline, handoff_list& list);
+    // Leaves the list; the resumed task calls it before looking at granted().
+    void unlink() noexcept;
+
+    // The primitive chose this node: it owns the lock, permit or item.
+    bool granted() const noexcept { return w_.state() == waiter::outcome::woken; }
+    // Granted, not yet claimed by the task, and the primitive still exists.
+    bool holds_grant() const noexcept { return list_ != nullptr && granted(); }
+    // ok when granted; errc::timed_out or errc::canceled otherwise.
+    result<void> status() const noexcept { return w_.status(); }
+
+private:
+    friend class handoff_list;
+    waiter w_;
+    handoff_list* list_ = nullptr;
+    handoff_node* prev_ = nullptr;
+    handoff_node* next_ = nullptr;
+};
+
+class handoff_list {
+public:
+    handoff_list() noexcept = default;
+    handoff_list(const handoff_list&) = delete;
+    handoff_list& operator=(const handoff_list&) = delete;
+    ~handoff_list();
+
+    // The oldest node still waiting, or null when there is none.
+    handoff_node* front() noexcept;
+    // Moves `n`, a node front() returned, to the granted chain and
+    // schedules its task; the task resumes in a later turn.
+    void grant(handoff_node* n) noexcept;
+
+private:
+    friend class handoff_node;
+    struct chain {
+        handoff_node* head = nullptr;
+        handoff_node* tail = nullptr;
+        void push_back(handoff_node* n) noexcept;
+        void remove(handoff_node* n) noexcept;
+        void detach_all() noexcept;
+    };
+    chain waiting_;
+    chain granted_;
+};
+
+}  // namespace squall::detail
