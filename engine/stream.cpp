@@ -247,13 +247,15 @@ task<result<void>> stream::send_all(std::span<const std::byte> bytes, clock::tim
 }
 
 task<result<void>> stream::write(std::span<const std::byte> bytes) {
-    if (auto t = co_await write_turn(this); !t) co_return t;
+    result<void> turn = co_await write_turn(this);
+    if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     co_return co_await send_all(bytes, write_deadline());
 }
 
 task<result<void>> stream::writev(std::vector<iovec> parts) {
-    if (auto t = co_await write_turn(this); !t) co_return t;
+    result<void> turn = co_await write_turn(this);
+    if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     auto deadline = write_deadline();
     std::size_t first = 0;
@@ -289,7 +291,8 @@ task<result<void>> stream::write(owned_bytes bytes) {
             else return std::as_bytes(std::span(b));
         },
         bytes);
-    if (auto t = co_await write_turn(this); !t) co_return t;
+    result<void> turn = co_await write_turn(this);
+    if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     if (opts_.send_zc && view.size() >= opts_.zc_threshold)
         co_return co_await send_zc(view, std::make_shared<owned_bytes>(std::move(bytes)), write_deadline());
@@ -297,7 +300,8 @@ task<result<void>> stream::write(owned_bytes bytes) {
 }
 
 task<result<void>> stream::shutdown_write() {
-    if (auto t = co_await write_turn(this); !t) co_return t;
+    result<void> turn = co_await write_turn(this);
+    if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     if (!fd_) co_return errc::closed;
     auto r = co_await squall::shutdown(fd_.get(), SHUT_WR);

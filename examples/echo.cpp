@@ -30,9 +30,15 @@ task<void> echo_client(unique_fd fd, stream_options opts) {
     for (;;) {
         auto chunk = co_await s.read_some();
         if (!chunk) co_return;  // eof, reset or closed
-        result<void> w = chunk->size() >= opts.zc_threshold && opts.send_zc
-                             ? co_await s.write(owned_bytes(std::move(*chunk)))
-                             : co_await s.write(chunk->bytes());
+        // Large chunks go back zero-copy, the lease held until the kernel
+        // is done with it. (No co_await inside ?: or an if condition:
+        // GCC 12 miscompiles those; see docs/coroutines.md.)
+        result<void> w;
+        if (opts.send_zc && chunk->size() >= opts.zc_threshold) {
+            w = co_await s.write(owned_bytes(std::move(*chunk)));
+        } else {
+            w = co_await s.write(chunk->bytes());
+        }
         if (!w) co_return;
     }
 }

@@ -30,7 +30,8 @@ task<void> echo(unique_fd fd) {
     for (;;) {
         auto chunk = co_await s.read_some();
         if (!chunk) co_return;
-        if (!co_await s.write(chunk->bytes())) co_return;
+        result<void> w = co_await s.write(chunk->bytes());
+        if (!w) co_return;
     }
 }
 
