@@ -1,0 +1,235 @@
+#include "http/detail/parser.hpp"
+
+#include "http/detail/llhttp_state.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace squall::http::detail {
+namespace {
+
+bool is_tchar(unsigned char c) noexcept {
+    // RFC 9110 5.6.2: token characters.
+    if (c >= '0' && c <= '9') return true;
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+bool is_token(std::string_view s) noexcept {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+// llhttp's C callbacks, forwarding to the parser in parser->data.
+struct request_parser::callbacks {
+    static request_parser& self(llhttp_t* p) noexcept { return *static_cast<request_parser*>(p->data); }
+
+    static int on_message_begin(llhttp_t* p) {
+        auto& s = self(p);
+        s.started_ = true;
+        return 0;
+    }
+    static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+        self(p).append(self(p).method_, at, n);
+        return 0;
+    }
+    static int on_url(llhttp_t* p, const char* at, std::size_t n) {
+        auto& s = self(p);
+        s.append(s.url_, at, n);
+        if (s.url_.size() > s.limits_.max_target) return s.fail(414, "request target too long");
+        return 0;
+    }
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+        auto& s = self(p);
+        s.append(s.name_, at, n);
+        if (s.name_.size() > s.limits_.max_field) return s.fail(431, "header field too large");
+        return 0;
+    }
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+        auto& s = self(p);
+        s.append(s.value_, at, n);
+        if (s.name_.size() + s.value_.size() > s.limits_.max_field) return s.fail(431, "header field too large");
+        return 0;
+    }
+    static int on_header_value_complete(llhttp_t* p) { return self(p).finish_field(); }
+    static int on_headers_complete(llhttp_t* p) {
+        auto& s = self(p);
+        if (int rc = s.check_head()) return rc;
+        s.head_complete_ = true;
+        s.paused_ = pause_point::head;
+        return HPE_PAUSED;
+    }
+    static int on_chunk_header(llhttp_t* p) {
+        auto& s = self(p);
+        if (s.body_size_ + p->content_length > s.limits_.max_body) return s.fail(413, "body too large");
+        return 0;
+    }
+    static int on_body(llhttp_t* p, const char* at, std::size_t n) {
+        auto& s = self(p);
+        s.body_size_ += n;
+        if (s.body_size_ > s.limits_.max_body) return s.fail(413, "body too large");
+        if (s.streaming_) {
+            s.chunks_.emplace_back(at, n);
+        } else if (s.body_.empty() && s.body_view_.empty()) {
+            s.body_view_ = std::string_view(at, n);  // the usual case: one piece, no copy
+        } else {
+            if (s.body_.empty()) s.body_.assign(s.body_view_);
+            s.body_.append(at, n);
+        }
+        return 0;
+    }
+    static int on_message_complete(llhttp_t* p) {
+        self(p).paused_ = pause_point::message;
+        return HPE_PAUSED;
+    }
+
+    static const llhttp_settings_t& settings() {
+        static const llhttp_settings_t st = [] {
+            llhttp_settings_t x;
+            llhttp_settings_init(&x);
+            x.on_message_begin = on_message_begin;
+            x.on_method = on_method;
+            x.on_url = on_url;
+            x.on_header_field = on_header_field;
+            x.on_header_value = on_header_value;
+            x.on_header_value_complete = on_header_value_complete;
+            x.on_headers_complete = on_headers_complete;
+            x.on_chunk_header = on_chunk_header;
+            x.on_body = on_body;
+            x.on_message_complete = on_message_complete;
+            return x;
+        }();
+        return st;
+    }
+};
+
+request_parser::request_parser(const parser_limits& limits)
+    : limits_(limits), ll_(std::make_unique<llhttp_state>()) {
+    llhttp_init(&ll_->parser, HTTP_REQUEST, &callbacks::settings());
+    ll_->parser.data = this;
+}
+
+request_parser::~request_parser() = default;
+
+int request_parser::fail(int status, std::string_view reason) noexcept {
+    if (!error_status_) {
+        error_status_ = status;
+        error_reason_ = reason;
+    }
+    return -1;
+}
+
+void request_parser::append(piece& p, const char* at, std::size_t n) {
+    if (p.owned) {
+        p.owned->append(at, n);
+    } else if (!p.ptr) {
+        p.ptr = at;
+        p.len = n;
+    } else {
+        // The element continues in a second buffer: copy it once.
+        p.owned = &spill_.emplace_back(p.ptr, p.len);
+        p.owned->append(at, n);
+    }
+}
+
+int request_parser::finish_field() noexcept {
+    std::string_view name = name_.view();
+    if (!is_token(name)) return fail(400, "invalid header field name");
+    if (head_.headers.size() >= limits_.max_fields) return fail(431, "too many header fields");
+    head_.headers.add(name, trim(value_.view()));
+    name_ = {};
+    value_ = {};
+    return 0;
+}
+
+void request_parser::resume() noexcept {
+    paused_ = pause_point::none;
+    if (llhttp_get_errno(&ll_->parser) == HPE_PAUSED) llhttp_resume(&ll_->parser);
+}
+
+request_parser::step request_parser::feed(std::string_view data) {
+    if (method_pending_) return judge_method(data);
+    if (error_status_) return {parse_event::error, 0};
+    if (done_pending_) {
+        done_pending_ = false;
+        return {parse_event::message_done, 0};
+    }
+    chunks_.clear();
+    const bool in_head = !head_complete_;
+    if (in_head && start_.size() < 40) start_.append(data.substr(0, 40 - start_.size()));
+    const auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
+    std::size_t consumed = data.size();
+    if (e != HPE_OK) {
+        if (const char* pos = llhttp_get_error_pos(&ll_->parser)) consumed = static_cast<std::size_t>(pos - data.data());
+    }
+    if (in_head && started_ && !error_status_) {
+        head_bytes_ += consumed;
+        if (head_bytes_ > limits_.max_head) fail(431, "request head too large");
+        else scan_head_bytes(data.substr(0, consumed));
+    }
+    if (error_status_) return {parse_event::error, consumed};
+    if (e == HPE_OK) return {parse_event::need_more, consumed};
+    if (e == HPE_INVALID_METHOD && start_.find(' ') == std::string::npos && start_.size() < 32) {
+        // llhttp stops at the first byte no method it knows has; whether
+        // this is an unknown method (501) or garbage (400) shows only at
+        // the end of the token.
+        method_pending_ = true;
+        return judge_method({});
+    }
+    if (e != HPE_PAUSED) {
+        map_llhttp_error(e, start_);
+        return {parse_event::error, consumed};
+    }
+    if (paused_ == pause_point::head) return {parse_event::head_done, consumed};
+    if (!chunks_.empty()) {
+        done_pending_ = true;
+        return {parse_event::body_chunks, consumed};
+    }
+    return {parse_event::message_done, consumed};
+}
+
+void request_parser::reset_message() noexcept {
+    head_ = request_head{};
+    method_ = url_ = name_ = value_ = {};
+    spill_.clear();
+    head_bytes_ = 0;
+    start_.clear();
+    method_pending_ = false;
+    started_ = head_complete_ = streaming_ = false;
+    last_[0] = last_[1] = '\n';
+    check_next_line_start_ = false;
+    first_line_ = true;
+    body_view_ = {};
+    body_.clear();
+    body_size_ = 0;
+    chunks_.clear();
+    done_pending_ = false;
+    paused_ = pause_point::none;
+}
+
+request_parser::step request_parser::judge_method(std::string_view data) {
+    std::size_t take = std::min(data.size(), std::size_t{40});
+    if (!data.empty() && start_.size() < 40) start_.append(data.substr(0, take));
+    bool complete = start_.find(' ') != std::string::npos || start_.size() >= 32;
+    bool garbage = std::any_of(start_.begin(), start_.end(), [](char c) {
+        return c != ' ' && c != '\r' && c != '\n' && !is_tchar(static_cast<unsigned char>(c));
+    });
+    if (!complete && !garbage) return {parse_event::need_more, data.size()};
+    method_pending_ = false;
+    map_llhttp_error(HPE_INVALID_METHOD, start_);
+    return {parse_event::error, data.size()};
+}
+
+void request_parser::next_message() noexcept {
+    reset_message();
+    resume();
+}
+
+}  // namespace squall::http::detail

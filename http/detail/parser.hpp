@@ -1,0 +1,126 @@
+// request_parser: llhttp (strict) glued to squall's views, plus the rules
+// llhttp leaves to the embedder (shared/BAD_INPUT.md): exactly one valid
+// Host in HTTP/1.1, field names that are tokens, no obs-fold, no bare LF,
+// versions 1.0 and 1.1 only, Transfer-Encoding only "chunked" and never in
+// HTTP/1.0, Expect only 100-continue, and the size and count limits.
+//
+// feed() parses as far as the next event and says how many bytes it
+// consumed; the caller keeps the buffers it fed alive until the request is
+// finished, because the head is made of views into them (a field split
+// across two buffers is copied, once, into storage the parser owns). After
+// head_done the caller decides about the body (limit, 100-continue,
+// streaming) and calls resume(). Bodies are gathered here up to
+// max_body, or handed out chunk by chunk when stream_body() was asked for.
+// One parser per connection, loop thread only. Tests: tests/http/parser_test.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.hpp"
+
+namespace squall::http::detail {
+
+struct parser_limits {
+    std::size_t max_target = 8 * 1024;
+    std::size_t max_field = 8 * 1024;      // one field, name and value
+    std::size_t max_head = 32 * 1024;      // the request line and all fields
+    std::size_t max_fields = 100;
+    std::uint64_t max_body = 1024 * 1024;  // nginx's client_max_body_size
+};
+
+enum class parse_event {
+    need_more,     // everything fed was consumed; feed more
+    head_done,     // head() is complete; decide, then resume()
+    body_chunks,   // (stream_body) chunks() hold the next pieces of body
+    message_done,  // head() and body() are complete
+    error,         // error_status() and error_reason() say why
+};
+
+class request_parser {
+public:
+    explicit request_parser(const parser_limits& limits);
+    ~request_parser();
+    request_parser(const request_parser&) = delete;
+    request_parser& operator=(const request_parser&) = delete;
+
+    struct step {
+        parse_event event;
+        std::size_t consumed;
+    };
+    step feed(std::string_view data);
+    void resume() noexcept;
+    // Ready for the next request on the connection (after message_done).
+    void next_message() noexcept;
+
+    // Between head_done and resume(): deliver the body in chunks.
+    void stream_body() noexcept { streaming_ = true; }
+    bool in_message() const noexcept { return started_; }
+    bool head_complete() const noexcept { return head_complete_; }
+
+    const request_head& head() const noexcept { return head_; }
+    std::string_view body() const noexcept { return body_.empty() ? body_view_ : std::string_view(body_); }
+    const std::vector<std::string_view>& chunks() const noexcept { return chunks_; }
+    int error_status() const noexcept { return error_status_; }
+    std::string_view error_reason() const noexcept { return error_reason_; }
+    // The whole message was an HTTP/2 connection preface.
+    bool saw_h2_preface() const noexcept { return h2_preface_; }
+
+private:
+    struct piece {
+        const char* ptr = nullptr;
+        std::size_t len = 0;
+        std::string* owned = nullptr;
+        std::size_t size() const noexcept { return owned ? owned->size() : len; }
+        std::string_view view() const noexcept { return owned ? std::string_view(*owned) : std::string_view(ptr, len); }
+    };
+    struct callbacks;
+    friend struct callbacks;
+
+    int fail(int status, std::string_view reason) noexcept;
+    void append(piece& p, const char* at, std::size_t n);
+    bool scan_head_bytes(std::string_view bytes) noexcept;
+    int finish_field() noexcept;
+    int check_head() noexcept;
+    int check_host() noexcept;
+    int check_transfer_encoding(std::string_view te) noexcept;
+    int map_llhttp_error(int err, std::string_view data) noexcept;
+    step judge_method(std::string_view data);
+    void reset_message() noexcept;
+
+    parser_limits limits_;
+    struct llhttp_state;
+    std::unique_ptr<llhttp_state> ll_;
+
+    request_head head_;
+    piece method_, url_, name_, value_;
+    bool in_value_ = false;
+    std::deque<std::string> spill_;
+    std::size_t head_bytes_ = 0;
+    std::string start_;  // the message's first bytes, to judge a method llhttp refused
+    bool method_pending_ = false;  // llhttp refused the method before its end: read on
+    bool started_ = false;
+    bool head_complete_ = false;
+    bool streaming_ = false;
+    bool h2_preface_ = false;
+    // Line-ending scan across buffers.
+    char last_[2] = {'\n', '\n'};
+    bool check_next_line_start_ = false;
+    bool first_line_ = true;
+
+    std::string_view body_view_;
+    std::string body_;
+    std::uint64_t body_size_ = 0;
+    std::vector<std::string_view> chunks_;
+    bool done_pending_ = false;  // message_done to report after body_chunks
+    enum class pause_point { none, head, message } paused_ = pause_point::none;
+    int error_status_ = 0;
+    std::string_view error_reason_;
+};
+
+}  // namespace squall::http::detail
