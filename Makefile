@@ -8,7 +8,8 @@ PORT       ?= 8888
 CMAKE_ARGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
-                libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev
+                libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
+                nlohmann-json3-dev libsqlite3-dev python3 curl
 
 .PHONY: all deps build test asan run bench clean
 

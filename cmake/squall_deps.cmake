@@ -2,6 +2,9 @@
 # nothing is downloaded at build time.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing>=2.3)
+pkg_check_modules(WOLFSSL REQUIRED IMPORTED_TARGET wolfssl)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED)
 if(SQUALL_BUILD_TESTS)

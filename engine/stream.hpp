@@ -77,6 +77,8 @@ public:
     class read_awaitable;
     // The next received chunk (errc::eof once the peer has closed).
     read_awaitable read_some() noexcept;
+    // The same with an absolute deadline instead of read_timeout.
+    read_awaitable read_some(clock::time_point deadline) noexcept;
     // Bytes up to and including `delim`; errc::too_long past `max` bytes.
     task<result<std::string_view>> read_until(std::string delim, std::size_t max);
     task<result<std::span<const std::byte>>> read_exactly(std::size_t n);
@@ -155,11 +157,13 @@ private:
 // while gathering).
 class stream::read_awaitable {
 public:
-    read_awaitable(stream* s, bool raw) noexcept : s_(s), raw_(raw) {}
+    read_awaitable(stream* s, bool raw, std::optional<clock::time_point> deadline = std::nullopt) noexcept
+        : s_(s), raw_(raw), deadline_(deadline) {}
     bool await_ready() const noexcept { return s_->readable(raw_); }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-        if (!w_.park(h, token_of(h), s_->read_deadline(), &s_->readers_)) return false;
+        auto deadline = deadline_ ? deadline_ : s_->read_deadline();
+        if (!w_.park(h, token_of(h), deadline, &s_->readers_)) return false;
         s_->maybe_rearm();
         return true;
     }
@@ -171,9 +175,13 @@ public:
 private:
     stream* s_;
     bool raw_;
+    std::optional<clock::time_point> deadline_;
     detail::waiter w_;
 };
 
 inline stream::read_awaitable stream::read_some() noexcept { return read_awaitable(this, false); }
+inline stream::read_awaitable stream::read_some(clock::time_point deadline) noexcept {
+    return read_awaitable(this, false, deadline);
+}
 
 }  // namespace squall

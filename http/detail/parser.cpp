@@ -63,6 +63,9 @@ struct request_parser::callbacks {
         auto& s = self(p);
         if (int rc = s.check_head()) return rc;
         s.head_complete_ = true;
+        // Without a body the message ends here: llhttp goes straight on to
+        // on_message_complete and the caller sees message_done.
+        if (!s.head_.chunked && s.head_.content_length.value_or(0) == 0) return 0;
         s.paused_ = pause_point::head;
         return HPE_PAUSED;
     }

@@ -36,9 +36,9 @@ struct parser_limits {
 
 enum class parse_event {
     need_more,     // everything fed was consumed; feed more
-    head_done,     // head() is complete; decide, then resume()
+    head_done,     // head() is complete and a body follows; decide, then resume()
     body_chunks,   // (stream_body) chunks() hold the next pieces of body
-    message_done,  // head() and body() are complete
+    message_done,  // head() and body() are complete (a bodiless request skips head_done)
     error,         // error_status() and error_reason() say why
 };
 
@@ -62,6 +62,7 @@ public:
     void stream_body() noexcept { streaming_ = true; }
     bool in_message() const noexcept { return started_; }
     bool head_complete() const noexcept { return head_complete_; }
+    bool message_complete() const noexcept { return paused_ == pause_point::message || done_pending_; }
 
     const request_head& head() const noexcept { return head_; }
     std::string_view body() const noexcept { return body_.empty() ? body_view_ : std::string_view(body_); }

@@ -89,7 +89,7 @@ TEST(parser, path_and_query_split) {
     request_parser p({});
     std::string req = "GET /search?q=io_uring&n=2 HTTP/1.1\r\nHost: a\r\n\r\n";
     auto step = p.feed(req);
-    ASSERT_EQ(step.event, parse_event::head_done);
+    ASSERT_EQ(step.event, parse_event::message_done);  // no body: no separate head_done
     EXPECT_EQ(p.head().path, "/search");
     EXPECT_EQ(p.head().query, "q=io_uring&n=2");
 }

@@ -1,0 +1,32 @@
+// hello: the smallest squall HTTP service.
+//
+//   build/examples/hello --port 8888 --threads 1
+//   curl http://127.0.0.1:8888/           -> Hello, world!
+//   curl -d hi http://127.0.0.1:8888/echo -> hi
+//   curl http://127.0.0.1:8888/json       -> {"message":"Hello, world!"}
+#include <CLI/CLI.hpp>
+
+#include "common/hello_routes.hpp"
+#include "common/server_flags.hpp"
+#include "http/server.hpp"
+
+using namespace squall;
+
+int main(int argc, char** argv) {
+    CLI::App cli{"squall hello: GET /, POST /echo, GET /json"};
+    http::server_options so;
+    examples::feature_flags flags;
+    bool access_log = false;
+    cli.add_option("--host", so.host, "numeric address to listen on");
+    cli.add_option("--port", so.port, "TCP port");
+    cli.add_flag("--access-log", access_log, "log one line per request");
+    examples::add_server_flags(cli, so.run, so.stream, flags);
+    CLI11_PARSE(cli, argc, argv);
+    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+
+    http::app_settings settings;
+    settings.access_log = access_log;
+    http::application app(settings);
+    examples::add_hello_routes(app);
+    return http::serve(app, so);
+}

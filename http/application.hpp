@@ -1,0 +1,126 @@
+// application: routes and settings (Tornado's Application).
+//
+// Routes are tried in the order added, first match wins, against the whole
+// path (regex_match, like Tornado's implicit $); capture groups, URL-
+// decoded, become the handler's path arguments. Patterns without regex
+// syntax are looked up in a hash map first (the fast path), unless a regex
+// route added earlier could also match. add<H>(pattern, args...) builds a
+// new H(args...) per request (Tornado's initialize kwargs); get()/post()/...
+// take a plain function `task<void>(request_handler&)` for small routes,
+// and several verbs may share one pattern. Named routes give reverse_url().
+// An application is set up before serving and only read afterwards, so
+// one instance serves every loop thread. Tests: tests/http/router_test.cpp.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "http/detail/verbs.hpp"
+#include "http/handler.hpp"
+
+namespace squall::http {
+
+struct app_settings {
+    std::string cookie_secret;           // enables signed cookies
+    bool access_log = true;              // one spdlog line per request
+    std::string server_name = "squall";  // the Server field; empty: none
+    std::size_t max_target = 8 * 1024;
+    std::size_t max_field = 8 * 1024;
+    std::size_t max_head = 32 * 1024;
+    std::size_t max_fields = 100;
+    std::uint64_t max_body = 1024 * 1024;
+    std::chrono::milliseconds header_timeout{30'000};     // the whole head
+    std::chrono::milliseconds body_timeout{30'000};       // between body reads
+    std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
+    std::chrono::milliseconds write_timeout{30'000};      // one write
+    std::uint64_t max_drain = 64 * 1024;  // unread body drained after an early answer
+    bool decompress_request = false;      // gzip request bodies, under max_body
+};
+
+using handler_fn = std::function<task<void>(request_handler&)>;
+
+// What a route serves: how to build its handler and which verbs it has.
+struct handler_target {
+    std::function<std::unique_ptr<request_handler>()> make;
+    std::array<detail::verb_call, verb_count> verbs{};
+    bool allows(verb v) const noexcept { return static_cast<bool>(verbs[static_cast<std::size_t>(v)]); }
+    std::string allow_header() const;
+};
+
+class application {
+public:
+    explicit application(app_settings settings = {});
+    ~application();
+    application(const application&) = delete;
+    application& operator=(const application&) = delete;
+
+    template <class H, class... Args>
+    application& add(std::string pattern, Args... args) {
+        return add_route(std::move(pattern), {}, target_for<H>(std::move(args)...));
+    }
+    template <class H, class... Args>
+    application& add_named(std::string name, std::string pattern, Args... args) {
+        return add_route(std::move(pattern), std::move(name), target_for<H>(std::move(args)...));
+    }
+    application& get(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::get, std::move(fn)); }
+    application& post(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::post, std::move(fn)); }
+    application& put(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::put, std::move(fn)); }
+    application& patch(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::patch, std::move(fn)); }
+    application& del(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::delete_, std::move(fn)); }
+    application& options(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::options, std::move(fn)); }
+
+    // The handler for paths no route matches (Tornado's default_handler_class).
+    template <class H, class... Args>
+    application& set_not_found(Args... args) {
+        not_found_ = target_for<H>(std::move(args)...);
+        return *this;
+    }
+
+    // The path of a named route with its groups filled in, in order.
+    std::string reverse_url(std::string_view name, const std::vector<std::string>& args = {}) const;
+
+    struct match {
+        const handler_target* target;
+        std::vector<std::string> args;
+    };
+    // nullopt: no route (the not-found target then serves the request).
+    std::optional<match> find(std::string_view path) const;
+    const handler_target& not_found() const noexcept { return not_found_; }
+    const app_settings& settings() const noexcept { return settings_; }
+    // All route patterns, in order (GET /api/v1 in the to-do example).
+    std::vector<std::string> patterns() const;
+
+private:
+    struct route;
+
+    template <class H, class... Args>
+    static handler_target target_for(Args... args) {
+        handler_target t;
+        t.make = [args...]() -> std::unique_ptr<request_handler> { return std::make_unique<H>(args...); };
+        t.verbs = detail::verbs_of<H>();
+        return t;
+    }
+    application& add_route(std::string pattern, std::string name, handler_target target);
+    application& add_fn(std::string pattern, verb v, handler_fn fn);
+
+    app_settings settings_;
+    std::vector<std::unique_ptr<route>> routes_;
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> literal_;
+    std::size_t first_regex_ = SIZE_MAX;
+    handler_target not_found_;
+};
+
+}  // namespace squall::http

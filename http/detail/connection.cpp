@@ -1,0 +1,211 @@
+#include "http/detail/connection.hpp"
+
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+#include "http/application.hpp"
+#include "http/detail/date.hpp"
+#include "http/detail/exchange.hpp"
+#include "http/status.hpp"
+
+namespace squall::http::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+stream_options stream_options_for(const app_settings& s, stream_options o) {
+    o.write_timeout = s.write_timeout;
+    return o;
+}
+
+parser_limits limits_for(const app_settings& s) {
+    return {s.max_target, s.max_field, s.max_head, s.max_fields, s.max_body};
+}
+
+bool has_body(const request_head& h) noexcept { return h.chunked || (h.content_length && *h.content_length > 0); }
+
+}  // namespace
+
+connection::connection(unique_fd fd, const application& app, const stream_options& opts)
+    : s_(std::move(fd), stream_options_for(app.settings(), opts)), app_(app), p_(limits_for(app.settings())) {}
+
+std::string_view connection::remote_ip() {
+    if (remote_ip_.empty() && !s_.closed()) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getpeername(s_.fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+            std::string a = address::from(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+            // "1.2.3.4:5678" or "[::1]:5678": the host part only.
+            std::size_t colon = a.rfind(':');
+            remote_ip_ = a.front() == '[' ? a.substr(1, colon - 2) : a.substr(0, colon);
+        }
+    }
+    return remote_ip_;
+}
+
+task<void> connection::run() {
+    bool first = true;
+    for (;;) {
+        bool keep = co_await serve_one(first);
+        first = false;
+        if (!keep || close_) break;
+    }
+    result<void> flushed = co_await flush_output();
+    if (!flushed) co_return;
+    // A lingering close (as nginx does): half-close, then discard what the
+    // client still sends for a moment, so that unread input does not turn
+    // the close into a reset that destroys the response in flight.
+    result<void> shut = co_await s_.shutdown_write();
+    if (!shut) co_return;
+    auto until = clock::now() + 2s;
+    std::size_t drained = 0;
+    while (drained < (1u << 20)) {
+        auto chunk = co_await s_.read_some(until);
+        if (!chunk) break;
+        drained += chunk->size();
+    }
+}
+
+task<result<parse_event>> connection::pump(bool head) {
+    const auto& s = app_.settings();
+    for (;;) {
+        if (rest_.empty()) {
+            if (has_output()) {
+                result<void> w = co_await flush_output();
+                if (!w) co_return w.error();
+            }
+            clock::time_point deadline = head ? head_deadline_ : clock::now() + s.body_timeout;
+            auto lease = co_await s_.read_some(deadline);
+            if (!lease) co_return lease.error();
+            auto bytes = lease->bytes();
+            held_.push_back(std::move(*lease));
+            rest_ = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        }
+        const bool was_idle = !p_.in_message();
+        auto step = p_.feed(rest_);
+        rest_.remove_prefix(step.consumed);
+        // The first byte of a later request starts its head's clock.
+        if (head && was_idle && p_.in_message() && idle_wait_) {
+            idle_wait_ = false;
+            head_deadline_ = clock::now() + s.header_timeout;
+        }
+        if (step.event != parse_event::need_more) co_return step.event;
+    }
+}
+
+task<bool> connection::serve_one(bool first) {
+    const auto& s = app_.settings();
+    // The first request's whole head must come within header_timeout (an
+    // empty connection is closed then); later ones may idle for
+    // keepalive_timeout first.
+    idle_wait_ = !first;
+    head_deadline_ = clock::now() + (first ? s.header_timeout : s.keepalive_timeout);
+    if (!rest_.empty()) {
+        idle_wait_ = false;
+        head_deadline_ = clock::now() + s.header_timeout;
+    }
+    auto ev = co_await pump(true);
+    if (!ev) co_return false;  // closed, reset or timed out: nothing to answer
+    if (*ev == parse_event::error) {
+        queue_error(p_.error_status(), p_.error_reason(), true);
+        co_return false;
+    }
+    started_ = clock::now();
+    const bool body_pending = *ev == parse_event::head_done;
+    const request_head& h = p_.head();
+    auto v = parse_verb(h.method);
+    auto found = app_.find(h.path);
+    const handler_target& target = found ? *found->target : app_.not_found();
+    if (!v) co_return co_await answer_early(501, "method not implemented", {});
+    verb effective = *v;
+    if (!target.allows(effective)) {
+        if (effective != verb::head || !target.allows(verb::get))
+            co_return co_await answer_early(405, {}, target.allow_header());
+        effective = verb::get;  // HEAD is GET without the body
+    }
+    if (body_pending) {
+        if (h.expect_continue) append("HTTP/1.1 100 Continue\r\n\r\n");
+        p_.resume();
+        ev = co_await pump(false);
+        if (!ev) co_return false;
+        if (*ev == parse_event::error) {
+            queue_error(p_.error_status(), p_.error_reason(), true);
+            co_return false;
+        }
+    }
+    std::vector<std::string> args = found ? std::move(found->args) : std::vector<std::string>{};
+    exchange ex(*this, app_, h, p_.body(), std::move(args));
+    auto handler = target.make();
+    co_await run_handler(ex, *handler, target, effective);
+    queue_response(ex);
+    handler->on_finish();
+    bool keep = h.keep_alive && !close_ && !ex.closed;
+    p_.next_message();
+    release_input();
+    co_return keep;
+}
+
+task<bool> connection::answer_early(int status, std::string_view reason, std::string allow) {
+    // Answered from the head alone: a short body is read and dropped so
+    // that the connection can go on; anything longer closes it.
+    const request_head& h = p_.head();
+    bool close = false;
+    if (!p_.message_complete() && has_body(h)) {
+        close = !h.content_length || *h.content_length > app_.settings().max_drain;
+        if (!close) {
+            p_.resume();
+            auto ev = co_await pump(false);
+            close = !ev || *ev != parse_event::message_done;
+        }
+    }
+    queue_error(status, reason, close || !h.keep_alive, allow);
+    p_.next_message();
+    release_input();
+    co_return !close && h.keep_alive;
+}
+
+void connection::release_input() noexcept {
+    // rest_ (the start of a pipelined request) lies in the newest lease.
+    if (rest_.empty() || held_.empty()) {
+        held_.clear();
+        return;
+    }
+    buffer_lease last = std::move(held_.back());
+    held_.clear();
+    held_.push_back(std::move(last));
+}
+
+void connection::append(std::string_view bytes) {
+    if (!last_small_) {
+        parts_.push_back(std::move(spare_));
+        spare_ = std::string();
+        last_small_ = true;
+    }
+    parts_.back().append(bytes);
+}
+
+void connection::append_owned(std::string&& bytes) {
+    parts_.push_back(std::move(bytes));
+    last_small_ = false;
+}
+
+task<result<void>> connection::flush_output() {
+    if (parts_.empty()) co_return result<void>{};
+    result<void> w;
+    if (parts_.size() == 1) {
+        w = co_await s_.write(std::string_view(parts_[0]));
+    } else {
+        std::vector<iovec> iov;
+        iov.reserve(parts_.size());
+        for (auto& p : parts_) iov.push_back({p.data(), p.size()});
+        w = co_await s_.writev(std::move(iov));
+    }
+    spare_ = std::move(parts_[0]);  // keeps its capacity for the next responses
+    spare_.clear();
+    parts_.clear();
+    last_small_ = false;
+    if (!w) close_ = true;
+    co_return w;
+}
+
+}  // namespace squall::http::detail

@@ -1,0 +1,79 @@
+// connection: one HTTP/1.1 connection, from its first byte to close.
+//
+// Requests are parsed from leased receive buffers (views; the leases are
+// held until the request is finished) and served one after another;
+// responses to pipelined requests are gathered and written together, in
+// order, before the connection waits for more input. A bad request is
+// answered (after the responses before it) with Connection: close.
+// Deadlines: the whole head within header_timeout, each body read within
+// body_timeout, the next request within keepalive_timeout, each write
+// within write_timeout. Loop thread only; owned by its serving task.
+// Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/result.hpp"
+#include "engine/stream.hpp"
+#include "engine/task.hpp"
+#include "http/detail/parser.hpp"
+#include "http/detail/verbs.hpp"
+
+namespace squall::http {
+class application;
+class request_handler;
+struct handler_target;
+}  // namespace squall::http
+
+namespace squall::http::detail {
+
+class exchange;
+
+// Tornado's error page: "<html><title>404: Not Found</title>...".
+std::string error_page(int status, std::string_view reason);
+
+class connection {
+public:
+    connection(unique_fd fd, const application& app, const stream_options& opts);
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    task<void> run();
+    // The peer's address, looked up on first use (most requests never ask).
+    std::string_view remote_ip();
+
+    // For the handler: send what the exchange holds now (chunked).
+    task<result<void>> flush(exchange& ex);
+
+private:
+    task<result<parse_event>> pump(bool head);
+    task<bool> serve_one(bool first);
+    task<bool> answer_early(int status, std::string_view reason, std::string allow);
+    task<void> run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v);
+    void queue_response(exchange& ex);
+    void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {});
+    void write_head(exchange& ex, bool chunked, std::size_t content_length);
+    void append(std::string_view bytes);
+    void append_owned(std::string&& bytes);
+    bool has_output() const noexcept { return !parts_.empty(); }
+    task<result<void>> flush_output();
+    void release_input() noexcept;
+
+    stream s_;
+    const application& app_;
+    request_parser p_;
+    std::string remote_ip_;  // empty until remote_ip() is asked
+    std::vector<buffer_lease> held_;
+    std::string_view rest_;
+    clock::time_point head_deadline_{};
+    bool idle_wait_ = false;  // waiting for the first byte of a later request
+    clock::time_point started_{};
+    std::vector<std::string> parts_;
+    bool last_small_ = false;
+    std::string spare_;
+    bool close_ = false;
+};
+
+}  // namespace squall::http::detail

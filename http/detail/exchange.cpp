@@ -1,0 +1,53 @@
+#include "http/detail/exchange.hpp"
+
+#include <stdexcept>
+
+#include "http/detail/connection.hpp"
+#include "http/handler.hpp"
+#include "http/url.hpp"
+
+namespace squall::http::detail {
+
+const std::vector<std::pair<std::string, std::string>>& exchange::query_args() {
+    if (!query_args_) query_args_ = parse_query(head_.query);
+    return *query_args_;
+}
+
+const std::vector<std::pair<std::string, std::string>>& exchange::body_args() {
+    if (form_) return form_->fields;
+    form_.emplace();
+    auto type = head_.headers.get("content-type").value_or("");
+    if (type.substr(0, type.find(';')) == "application/x-www-form-urlencoded") {
+        form_->fields = parse_query(body_);
+    } else if (auto boundary = multipart_boundary(type)) {
+        auto parsed = parse_multipart(body_, *boundary);
+        if (!parsed) throw http_error(400, "invalid multipart body");
+        form_ = std::move(*parsed);
+    }
+    return form_->fields;
+}
+
+const std::vector<std::pair<std::string, uploaded_file>>& exchange::files() {
+    body_args();
+    return form_->files;
+}
+
+std::string_view exchange::remote_ip() const { return conn_.remote_ip(); }
+
+std::optional<std::string_view> exchange::header_out(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers) {
+        if (iequals(n, name)) return std::string_view(v);
+    }
+    return std::nullopt;
+}
+
+void exchange::set_header(std::string_view name, std::string_view value) {
+    clear_header(name);
+    headers.emplace_back(name, value);
+}
+
+void exchange::clear_header(std::string_view name) {
+    std::erase_if(headers, [&](const auto& h) { return iequals(h.first, name); });
+}
+
+}  // namespace squall::http::detail

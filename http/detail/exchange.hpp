@@ -1,0 +1,70 @@
+// exchange: one request and its response as the connection and the
+// handler share them. The handler's methods read and write here; the
+// connection serialises the response. Loop thread only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/result.hpp"
+#include "engine/task.hpp"
+#include "http/form.hpp"
+#include "http/request.hpp"
+
+namespace squall::http {
+class application;
+}
+
+namespace squall::http::detail {
+
+class connection;
+
+class exchange {
+public:
+    exchange(connection& conn, const application& app, const request_head& head, std::string_view body,
+             std::vector<std::string> args) noexcept
+        : conn_(conn), app_(app), head_(head), body_(body), args_(std::move(args)) {}
+
+    connection& conn() noexcept { return conn_; }
+    const application& app() const noexcept { return app_; }
+    const request_head& head() const noexcept { return head_; }
+    std::string_view body() const noexcept { return body_; }
+    void replace_body(std::string decoded) { decoded_body_ = std::move(decoded), body_ = decoded_body_; }
+    const std::vector<std::string>& args() const noexcept { return args_; }
+    std::string_view remote_ip() const;
+
+    // Arguments, parsed on first use. A multipart body that does not
+    // parse throws http_error(400).
+    const std::vector<std::pair<std::string, std::string>>& query_args();
+    const std::vector<std::pair<std::string, std::string>>& body_args();
+    const std::vector<std::pair<std::string, uploaded_file>>& files();
+
+    // The response being built.
+    int status = 200;
+    std::string reason;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body_out;
+    bool finished = false;
+    bool headers_sent = false;  // flush() sent the head
+    bool chunked = false;       // ... and the rest goes as chunks
+    bool closed = false;        // the client went away mid-response
+
+    std::optional<std::string_view> header_out(std::string_view name) const noexcept;
+    void set_header(std::string_view name, std::string_view value);
+    void clear_header(std::string_view name);
+
+private:
+    connection& conn_;
+    const application& app_;
+    const request_head& head_;
+    std::string_view body_;
+    std::string decoded_body_;
+    std::vector<std::string> args_;
+    std::optional<std::vector<std::pair<std::string, std::string>>> query_args_;
+    std::optional<form_data> form_;
+};
+
+}  // namespace squall::http::detail

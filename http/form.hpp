@@ -1,0 +1,34 @@
+// Form bodies: application/x-www-form-urlencoded (see url.hpp) and
+// multipart/form-data (RFC 7578), as Tornado's parse_body_arguments.
+//
+// parse_multipart splits a complete body held in memory; malformed input
+// yields an error (the handler answers 400), never a partial result.
+// Tests: tests/http/form_test.cpp.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/result.hpp"
+
+namespace squall::http {
+
+struct uploaded_file {
+    std::string filename;
+    std::string content_type;
+    std::string body;
+};
+
+struct form_data {
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::vector<std::pair<std::string, uploaded_file>> files;
+};
+
+// The boundary parameter of a multipart/form-data Content-Type.
+std::optional<std::string> multipart_boundary(std::string_view content_type);
+result<form_data> parse_multipart(std::string_view body, std::string_view boundary);
+
+}  // namespace squall::http

@@ -1,0 +1,47 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "http/detail/connection.hpp"
+
+namespace squall::http {
+namespace {
+
+task<void> serve_on_loop(address addr, bool reuse_port, const application* app, stream_options st,
+                         listener_options lo, cancel_token shutdown) {
+    listener l(listen_on(addr, {.reuse_port = reuse_port}), lo);
+    spdlog::info("squall: listening on http://{}/", l.local().to_string());
+    co_await serve_listener(&l, app, st, shutdown);
+}
+
+}  // namespace
+
+task<void> serve_connection(unique_fd fd, const application* app, stream_options opts) {
+    detail::connection c(std::move(fd), *app, opts);
+    co_await c.run();
+}
+
+task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown) {
+    auto accept_loop = [](listener* lp, const application* a, stream_options o) -> task<void> {
+        for (;;) {
+            auto c = co_await lp->accept();
+            if (!c) co_return;  // closed, or the shutdown token fired
+            loop::current()->spawn(serve_connection(std::move(*c), a, o));
+        }
+    }(l, app, opts);
+    accept_loop.set_cancel_token(shutdown);
+    co_await std::move(accept_loop);
+}
+
+int serve(const application& app, const server_options& opts) {
+    address addr = address::ip(opts.host, opts.port);
+    bool reuse_port = opts.run.threads > 1;
+    const application* a = &app;
+    stream_options st = opts.stream;
+    listener_options lo = opts.listener;
+    return run_server(opts.run, [=](cancel_token shutdown) {
+        return serve_on_loop(addr, reuse_port, a, st, lo, shutdown);
+    });
+}
+
+}  // namespace squall::http
