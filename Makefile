@@ -48,3 +48,10 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# TCP echo load run: examples/echo against a plain epoll echo server
+# (bench/), server pinned to CPU 0 and load client to CPU 1, then the RSS
+# of 10,000 idle connections; the table goes to $(BUILD)/bench/echo_report.md.
+.PHONY: bench-echo
+bench-echo: build
+	/usr/bin/python3 bench/echo_bench.py --build $(BUILD)
