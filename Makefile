@@ -55,3 +55,15 @@ clean:
 .PHONY: bench-echo
 bench-echo: build
 	/usr/bin/python3 bench/echo_bench.py --build $(BUILD)
+
+# HTTP load run: examples/hello against nginx (one worker), each pinned to
+# CPU 0 with wrk on CPU 1, at 50 and 256 connections and 16 pipelined;
+# the table goes to $(BUILD)/bench/http_report.md. nginx-light and wrk are
+# installed here when missing (they are not part of `make deps`). --rt runs
+# servers and wrk as SCHED_FIFO so that a busy machine's other work does not
+# decide the result (HTTP_BENCH_ARGS= for normal priority).
+HTTP_BENCH_ARGS ?= --rt
+.PHONY: bench-http
+bench-http: build
+	@scripts/install-deps nginx-light wrk
+	/usr/bin/python3 bench/http_bench.py --build $(BUILD) $(HTTP_BENCH_ARGS)
