@@ -14,13 +14,29 @@
 namespace squall::http {
 namespace {
 
-// Header names are tokens; values may not carry CR or LF (no response
-// splitting through a handler's input).
+// Which bytes may appear in a header name (a token) and in a value (no
+// CR, LF or NUL: no response splitting through a handler's input). One
+// table lookup per byte: this runs for every header of every response.
+struct header_bytes {
+    bool name[256] = {};
+    bool value[256] = {};
+    constexpr header_bytes() {
+        for (int c = 0; c < 256; ++c) {
+            value[c] = c != '\r' && c != '\n' && c != 0;
+            bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            name[c] = alnum;
+            for (char t : std::string_view("!#$%&'*+-.^_`|~")) name[c] = name[c] || c == t;
+        }
+    }
+};
+constexpr header_bytes allowed;
+
 void check_header(std::string_view name, std::string_view value) {
-    if (name.empty() || name.find_first_of(" \t\r\n:") != std::string_view::npos)
-        throw std::invalid_argument("squall: invalid header name");
-    if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos)
-        throw std::invalid_argument("squall: unsafe header value");
+    bool ok = !name.empty();
+    for (unsigned char c : name) ok &= allowed.name[c];
+    if (!ok) throw std::invalid_argument("squall: invalid header name");
+    for (unsigned char c : value) ok &= allowed.value[c];
+    if (!ok) throw std::invalid_argument("squall: unsafe header value");
 }
 
 std::int64_t unix_now() {
