@@ -40,8 +40,9 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# The main server: the hello routes and the to-do REST API (examples/).
 run: build
-	$(BUILD)/examples/echo --host 127.0.0.1 --port $(PORT)
+	$(BUILD)/examples/squall-server --host 127.0.0.1 --port $(PORT)
 
 bench: build
 	$(BUILD)/bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true

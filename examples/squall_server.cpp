@@ -1,0 +1,72 @@
+// squall-server: the server `make run` starts. One process serves the
+// hello routes (examples/common/hello_routes.hpp) and the to-do REST API
+// (examples/common/todo_routes.hpp) on --host:--port.
+//
+//   build/examples/squall-server --host 127.0.0.1 --port 8888
+//   curl http://127.0.0.1:8888/         -> Hello, world!
+//   curl http://127.0.0.1:8888/api/v1   -> the to-do API's routes
+//
+// Tests: tests/examples/todo_test.py (its last part).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "common/hello_routes.hpp"
+#include "common/server_flags.hpp"
+#include "common/todo_flags.hpp"
+#include "common/todo_routes.hpp"
+#include "http/server.hpp"
+#include "todo/store.hpp"
+
+using namespace squall;
+
+namespace {
+
+void print_routes(const http::server_options& so, const std::string& db) {
+    std::printf("squall-server: listening on http://%s:%u/ (to-do database: %s)\n", so.host.c_str(),
+                static_cast<unsigned>(so.port), db.c_str());
+    auto line = [](const std::string& methods, const std::string& path, const std::string& what) {
+        std::printf("  %-11s %-40s %s\n", methods.c_str(), path.c_str(), what.c_str());
+    };
+    line("GET", "/", "Hello, world!");
+    line("POST", "/echo", "the request body, echoed");
+    line("GET", "/json", R"({"message":"Hello, world!"})");
+    for (const auto& r : examples::todo_routes()) line(r.methods, r.path, r.description);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"squall-server: the hello routes and the to-do REST API in one server"};
+    http::server_options so;
+    examples::feature_flags flags;
+    examples::todo_flags todo;
+    bool access_log = false;
+    cli.add_option("--host", so.host, "numeric address to listen on")->capture_default_str();
+    cli.add_option("--port", so.port, "TCP port")->capture_default_str();
+    cli.add_flag("--access-log", access_log, "log one line per request");
+    examples::add_todo_flags(cli, todo);
+    examples::add_server_flags(cli, so.run, so.stream, flags);
+    CLI11_PARSE(cli, argc, argv);
+    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+
+    std::unique_ptr<examples::todo_store> store;
+    try {
+        store = std::make_unique<examples::todo_store>(todo.db);
+    } catch (const std::exception& e) {
+        spdlog::error("squall-server: {}", e.what());
+        return 1;
+    }
+    http::app_settings settings;
+    settings.access_log = access_log;
+    settings.cookie_secret = examples::todo_cookie_secret(todo);
+    http::application app(settings);
+    examples::add_hello_routes(app);
+    examples::add_todo_routes(app, *store, {todo.password_iterations});
+    print_routes(so, todo.db);
+    return http::serve(app, so);
+}
