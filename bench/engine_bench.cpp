@@ -305,7 +305,8 @@ int plus_one(int x) { return x + 1; }
 task<void> pool_driver(benchmark::State* st) {
     int v = co_await squall::run_in_pool([] { return plus_one(0); });  // starts the pool
     for (auto _ : *st) {
-        v = co_await squall::run_in_pool([v] { return plus_one(v); });
+        auto job = squall::run_in_pool([v] { return plus_one(v); });
+        v = co_await std::move(job);
         benchmark::DoNotOptimize(v);
     }
 }

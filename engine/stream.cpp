@@ -267,8 +267,8 @@ task<result<void>> stream::writev(std::vector<iovec> parts) {
         mh.msg_iov = &parts[first];
         mh.msg_iovlen = std::min<std::size_t>(parts.size() - first, IOV_MAX);
         int fd = fd_.get();
-        auto r = co_await submit([fd, &mh](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, &mh, MSG_NOSIGNAL); })
-                     .until(deadline);
+        auto send = submit([fd, &mh](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, &mh, MSG_NOSIGNAL); });
+        auto r = co_await std::move(send).until(deadline);
         if (!r) co_return r.error();
         // A short send: skip what went out, trim the part it ended in.
         auto sent = static_cast<std::size_t>(*r);

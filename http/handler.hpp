@@ -43,11 +43,16 @@ class connection;
 class http_error : public std::runtime_error {
 public:
     explicit http_error(int status, std::string reason = {})
-        : std::runtime_error(reason.empty() ? "HTTP " + std::to_string(status) : reason), status_(status) {}
+        : std::runtime_error("HTTP " + std::to_string(status) + (reason.empty() ? "" : ": " + reason)),
+          status_(status),
+          reason_(std::move(reason)) {}
     int status() const noexcept { return status_; }
+    // What the error page says; empty: the standard reason phrase.
+    const std::string& reason() const noexcept { return reason_; }
 
 private:
     int status_;
+    std::string reason_;
 };
 
 class request_handler {

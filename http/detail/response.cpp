@@ -41,7 +41,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         if (!ex.finished) h.finish();
     } catch (const http_error& e) {
         failed = e.status();
-        why = e.what();
+        why = e.reason();
     } catch (const std::exception& e) {
         spdlog::error("squall: {} {} from {}: {}", ex.head().method, ex.head().target, ex.remote_ip(), e.what());
         failed = 500;

@@ -22,10 +22,11 @@ task<bool> resumes_on_loop_thread(std::thread::id loop_thread) {
 }
 
 task<int> blocking_square(int v) {
-    co_return co_await run_in_pool([v] {
+    auto job = run_in_pool([v] {
         std::this_thread::sleep_for(100us);
         return v * v;
     });
+    co_return co_await std::move(job);
 }
 
 task<std::string> pool_exception() {
@@ -63,7 +64,8 @@ TEST(thread_pool, explicit_pool_and_void_jobs) {
     EXPECT_EQ(pool.size(), 2u);
     std::atomic<int> ran{0};
     auto job = [](thread_pool* p, std::atomic<int>* counter) -> task<void> {
-        co_await run_in_pool([counter] { counter->fetch_add(1); }, p);
+        auto job = run_in_pool([counter] { counter->fetch_add(1); }, p);
+        co_await std::move(job);
     };
     l.run_sync(job(&pool, &ran));
     EXPECT_EQ(ran.load(), 1);
