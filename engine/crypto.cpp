@@ -3,6 +3,7 @@
 #include <sys/random.h>
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/pwdbased.h>
 #include <wolfssl/wolfcrypt/sha.h>
 
 #include <cerrno>
@@ -34,6 +35,15 @@ std::array<std::uint8_t, 32> hmac_sha256(std::string_view key, std::string_view 
     if (rc == 0) rc = wc_HmacFinal(&h, out.data());
     wc_HmacFree(&h);
     if (rc != 0) throw std::runtime_error("squall: HMAC-SHA256 failed");
+    return out;
+}
+
+std::array<std::uint8_t, 32> pbkdf2_hmac_sha256(std::string_view password, std::string_view salt, unsigned iterations) {
+    std::array<std::uint8_t, 32> out{};
+    int rc = wc_PBKDF2(out.data(), reinterpret_cast<const byte*>(password.data()), static_cast<int>(password.size()),
+                       reinterpret_cast<const byte*>(salt.data()), static_cast<int>(salt.size()),
+                       static_cast<int>(iterations), static_cast<int>(out.size()), WC_SHA256);
+    if (rc != 0) throw std::runtime_error("squall: PBKDF2 failed");
     return out;
 }
 

@@ -16,6 +16,8 @@ namespace squall::crypto {
 
 std::array<std::uint8_t, 32> hmac_sha256(std::string_view key, std::string_view data);
 std::array<std::uint8_t, 20> sha1(std::string_view data);
+// PBKDF2 (RFC 8018) with HMAC-SHA256, a 32-byte key: for password storage.
+std::array<std::uint8_t, 32> pbkdf2_hmac_sha256(std::string_view password, std::string_view salt, unsigned iterations);
 
 std::string hex(const std::uint8_t* data, std::size_t n);
 template <std::size_t N>

@@ -12,27 +12,9 @@ namespace {
 
 constexpr std::string_view scheme = "pbkdf2_sha256";
 
-std::string_view as_text(const std::array<std::uint8_t, 32>& bytes) {
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-// PBKDF2's first (and, for a 32-byte key, only) block:
-// U1 = HMAC(P, S || INT(1)), Ui = HMAC(P, Ui-1), T = U1 ^ ... ^ Uc.
-std::array<std::uint8_t, 32> pbkdf2_sha256(std::string_view password, std::string_view salt, unsigned iterations) {
-    std::string first(salt);
-    first.append("\0\0\0\1", 4);
-    auto u = crypto::hmac_sha256(password, first);
-    auto t = u;
-    for (unsigned i = 1; i < iterations; ++i) {
-        u = crypto::hmac_sha256(password, as_text(u));
-        for (std::size_t k = 0; k < t.size(); ++k) t[k] ^= u[k];
-    }
-    return t;
-}
-
 std::string encode(unsigned iterations, std::string_view salt, std::string_view password) {
     return std::string(scheme) + "$" + std::to_string(iterations) + "$" + std::string(salt) + "$" +
-           crypto::hex(pbkdf2_sha256(password, salt, iterations));
+           crypto::hex(crypto::pbkdf2_hmac_sha256(password, salt, iterations));
 }
 
 }  // namespace

@@ -12,6 +12,14 @@ TEST(crypto, hmac_sha256_matches_rfc_4231) {
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(crypto, pbkdf2_hmac_sha256_matches_known_vectors) {
+    // The widely used PBKDF2-HMAC-SHA256 vectors (P="password", S="salt").
+    EXPECT_EQ(hex(pbkdf2_hmac_sha256("password", "salt", 1)),
+              "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
+    EXPECT_EQ(hex(pbkdf2_hmac_sha256("password", "salt", 4096)),
+              "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
+}
+
 TEST(crypto, sha1_matches_fips_180) {
     EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
