@@ -2,8 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <iterator>
 #include <system_error>
 
 #include "engine/loop.hpp"
@@ -85,9 +87,23 @@ void buffer_ring::cancel_wait(std::uint64_t id) noexcept {
 
 void buffer_ring::wake_waiters() {
     wake_scheduled_ = false;
-    auto ready = std::move(waiters_);
-    waiters_.clear();
+    // Wake no more streams (oldest first) than there are free buffers: each
+    // re-armed receive takes at least one when its socket has data, so
+    // waking every starved stream at once sends most of them straight back
+    // to -ENOBUFS, and N starved streams over B buffers cost O(N/B) rounds
+    // of N receives each.
+    auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(waiters_.size(), count_ - in_use_));
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> ready(
+        std::make_move_iterator(waiters_.begin()), std::make_move_iterator(waiters_.begin() + n));
+    waiters_.erase(waiters_.begin(), waiters_.begin() + n);
     for (auto& [id, fn] : ready) fn();
+    // Streams whose sockets were empty take nothing: while buffers stay
+    // free, the next waiters get their turn on a later loop turn. (With
+    // none woken, a buffer is in use and its give_back wakes them.)
+    if (n > 0 && !waiters_.empty() && in_use_ <= count_ - count_ / 4) {
+        wake_scheduled_ = true;
+        loop_.post([this] { wake_waiters(); });
+    }
 }
 
 buffer_lease& buffer_lease::operator=(buffer_lease&& o) noexcept {
