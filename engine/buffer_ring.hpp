@@ -11,9 +11,11 @@
 //
 // When the kernel finds the ring empty it ends a multishot receive with
 // -ENOBUFS; that stream parks on the ring (wait_for_buffers) and is told
-// once enough buffers are back. Ownership: the ring belongs to one loop
+// once enough buffers are back: oldest first, and no more streams at a
+// time than there are free buffers, so they do not all run dry again. Ownership: the ring belongs to one loop
 // and must outlive every lease (streams are destroyed before their loop).
-// Loop thread only. Tests: tests/engine/buffer_ring_test.cpp.
+// Loop thread only. Tests: tests/engine/echo_stress_test.cpp (ENOBUFS storm),
+// tests/engine/stream_test.cpp.
 #pragma once
 
 #include <liburing.h>

@@ -74,8 +74,13 @@ void listener::handle_accept(int res, unsigned flags) noexcept {
         error_ = from_errno(res);
         waiters_.wake_all();
     }
-    if (!armed_) maybe_arm();
-    else if (ready_.size() >= opts_.max_queued) loop_->cancel_op(ud_);  // nobody is taking them
+    if (!armed_) {
+        cancel_sent_ = false;
+        maybe_arm();
+    } else if (ready_.size() >= opts_.max_queued && !cancel_sent_) {
+        cancel_sent_ = true;  // nobody is taking them
+        loop_->cancel_op(ud_);
+    }
     if (!ready_.empty()) waiters_.wake_one();
 }
 

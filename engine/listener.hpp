@@ -3,7 +3,9 @@
 // With multishot accept (the default) one IORING_OP_ACCEPT stays armed and
 // every completion is a new connection, queued until accept() takes it;
 // the queue is capped (max_queued), past which accepting pauses until the
-// application catches up. When the process is out of descriptors (EMFILE,
+// application catches up. The cap is soft: the kernel accepts a whole
+// burst (up to the listen backlog) before the listener sees one
+// completion, so one burst may go past it. When the process is out of descriptors (EMFILE,
 // ENFILE) accepting pauses for `fd_backoff` and resumes on its own, so
 // connections already open keep being served and waiting clients are
 // accepted once descriptors free up. Multishot can be switched off
@@ -64,6 +66,7 @@ private:
     std::deque<int> ready_;
     std::uint64_t ud_ = 0;
     bool armed_ = false;
+    bool cancel_sent_ = false;  // over the cap: one cancel, not one per completion
     bool backing_off_ = false;
     timer_handle backoff_timer_;
     std::error_code error_;

@@ -35,9 +35,9 @@ void stream::close() noexcept {
 }
 
 void stream::drop_pending() noexcept {
-    for (chunk& c : pending_) {
+    pending_.for_each([this](chunk& c) {
         if (c.from_ring) ring_->give_back(c.bid);
-    }
+    });
     pending_.clear();
 }
 
@@ -250,7 +250,16 @@ task<result<void>> stream::write(std::span<const std::byte> bytes) {
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
-    co_return co_await send_all(bytes, write_deadline());
+    // The send loop inline (not send_all): the hottest write path saves a
+    // coroutine frame per call.
+    auto deadline = write_deadline();
+    while (!bytes.empty()) {
+        if (!fd_) co_return errc::closed;
+        auto r = co_await send(fd_.get(), bytes).until(deadline);
+        if (!r) co_return r.error();
+        bytes = bytes.subspan(static_cast<std::size_t>(*r));
+    }
+    co_return result<void>{};
 }
 
 task<result<void>> stream::writev(std::vector<iovec> parts) {
@@ -283,7 +292,7 @@ task<result<void>> stream::writev(std::vector<iovec> parts) {
     }
 }
 
-task<result<void>> stream::write(owned_bytes bytes) {
+task<result<void>> stream::write_owned(owned_bytes bytes) {
     auto view = std::visit(
         [](auto& b) -> std::span<const std::byte> {
             using B = std::decay_t<decltype(b)>;

@@ -34,7 +34,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -44,6 +43,7 @@
 #include <vector>
 
 #include "engine/buffer_ring.hpp"
+#include "engine/detail/chunk_ring.hpp"
 #include "engine/detail/waiter.hpp"
 #include "engine/loop.hpp"
 #include "engine/result.hpp"
@@ -86,7 +86,8 @@ public:
     task<result<void>> write(std::span<const std::byte> bytes);
     task<result<void>> write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
     task<result<void>> writev(std::vector<iovec> parts);
-    task<result<void>> write(owned_bytes bytes);
+    // Takes the bytes; SEND_ZC at or above zc_threshold (see above).
+    task<result<void>> write_owned(owned_bytes bytes);
 
     // Sends FIN after queued writes (half-close); reads go on.
     task<result<void>> shutdown_write();
@@ -104,8 +105,8 @@ public:
 
 private:
     struct chunk {
-        std::uint16_t bid;
-        bool from_ring;
+        std::uint16_t bid = 0;
+        bool from_ring = false;
         std::span<std::byte> data;
     };
     friend class read_awaitable;
@@ -133,7 +134,7 @@ private:
     stream_options opts_;
     buffer_ring* ring_ = nullptr;
 
-    std::deque<chunk> pending_;
+    detail::chunk_ring<chunk> pending_;
     std::unique_ptr<std::byte[]> plain_buf_;
     std::string spill_;        // read_until/read_exactly gather here
     std::size_t spill_pos_ = 0;  // bytes of spill_ already returned

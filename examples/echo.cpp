@@ -35,7 +35,7 @@ task<void> echo_client(unique_fd fd, stream_options opts) {
         // GCC 12 miscompiles those; see docs/coroutines.md.)
         result<void> w;
         if (opts.send_zc && chunk->size() >= opts.zc_threshold) {
-            w = co_await s.write(owned_bytes(std::move(*chunk)));
+            w = co_await s.write_owned(std::move(*chunk));
         } else {
             w = co_await s.write(chunk->bytes());
         }

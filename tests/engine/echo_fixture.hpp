@@ -79,7 +79,7 @@ inline task<void> echo_connection(unique_fd fd, stream_options opts, echo_stats*
         ++st->writing;
         // Two statements, not ?: (docs/coroutines.md: GCC 12).
         result<void> w;
-        if (opts.send_zc && n >= opts.zc_threshold) w = co_await s.write(owned_bytes(std::move(*chunk)));
+        if (opts.send_zc && n >= opts.zc_threshold) w = co_await s.write_owned(std::move(*chunk));
         else w = co_await s.write(chunk->bytes());
         --st->writing;
         if (!w) {

@@ -249,7 +249,7 @@ TEST(stream, concurrent_writes_go_out_whole_and_in_order) {
     std::string first(2 << 20, 'A'), second(2 << 20, 'B'), third = "C";
     std::string got;
     std::thread peer([&, fd = client.get()] { got = recv_n(fd, first.size() + second.size() + 1); });
-    auto [r1, r2, r3] = l.run_sync(when_all(s.write(std::string_view(first)), s.write(owned_bytes(second)),
+    auto [r1, r2, r3] = l.run_sync(when_all(s.write(std::string_view(first)), s.write_owned(second),
                                             s.write(std::string_view(third))));
     peer.join();
     EXPECT_TRUE(r1 && r2 && r3);
@@ -265,8 +265,8 @@ TEST(stream, zero_copy_send_for_owned_bytes) {
     std::string big = pattern(4 << 20, 5);
     std::string got;
     std::thread peer([&, fd = client.get()] { got = recv_n(fd, big.size() + 5); });
-    EXPECT_TRUE(l.run_sync(s.write(owned_bytes(std::string(big)))));
-    EXPECT_TRUE(l.run_sync(s.write(owned_bytes(std::string("small")))));  // under the threshold: copied
+    EXPECT_TRUE(l.run_sync(s.write_owned(std::string(big))));
+    EXPECT_TRUE(l.run_sync(s.write_owned(std::string("small"))));  // under the threshold: copied
     peer.join();
     EXPECT_EQ(got, big + "small");
     EXPECT_GT(s.zc_sends(), 0u);
