@@ -34,7 +34,7 @@ task<void> echo_client(unique_fd fd, stream_options opts) {
         // is done with it. (No co_await inside ?: or an if condition:
         // GCC 12 miscompiles those; see docs/coroutines.md.)
         result<void> w;
-        if (opts.send_zc && chunk->size() >= opts.zc_threshold) {
+        if (opts.send_zc && chunk->size() >= opts.zc_threshold) {  // write_owned decides per peer
             w = co_await s.write_owned(std::move(*chunk));
         } else {
             w = co_await s.write(chunk->bytes());

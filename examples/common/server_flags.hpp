@@ -33,6 +33,7 @@ inline void add_server_flags(CLI::App& app, server_options& so, stream_options& 
     app.add_flag("--no-buffer-ring", f.no_buffer_ring, "plain recv into a buffer per connection");
     app.add_flag("--no-send-zc", f.no_send_zc, "never use IORING_OP_SEND_ZC");
     app.add_option("--zc-threshold", st.zc_threshold, "bytes from which owned writes use SEND_ZC");
+    app.add_flag("--zc-on-loopback", st.zc_on_loopback, "use SEND_ZC for loopback peers too (slower there)");
     app.add_option("--recv-buffers", so.loop.recv_buffers, "buffers in each loop's receive ring");
     app.add_option("--recv-buffer-size", so.loop.recv_buffer_size, "bytes per receive buffer");
     app.add_flag("--no-defer-taskrun", f.no_defer_taskrun, "ring without SINGLE_ISSUER/DEFER_TASKRUN");

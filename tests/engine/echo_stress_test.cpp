@@ -108,6 +108,7 @@ TEST(echo_stress, concurrent_connections_echoed_with_zero_copy_sends) {
     // until the kernel's notification.
     server_config cfg;
     cfg.stream.zc_threshold = 1024;
+    cfg.stream.zc_on_loopback = true;
     concurrent_echo(200, cfg, {});
 }
 
@@ -337,7 +338,7 @@ TEST_P(echo_stress_reset, hundreds_of_connections_at_once) {
 INSTANTIATE_TEST_SUITE_P(
     configs, echo_stress_reset,
     ::testing::Values(reset_config{"ring_multishot", {}},
-                      reset_config{"zero_copy", with_stream({.zc_threshold = 1024})},
+                      reset_config{"zero_copy", with_stream({.zc_threshold = 1024, .zc_on_loopback = true})},
                       reset_config{"no_ring", with_stream({.buffer_ring = false})},
                       reset_config{"one_shot", with_stream({.multishot_recv = false})}),
     [](const ::testing::TestParamInfo<reset_config>& info) { return std::string(info.param.name); });
@@ -452,5 +453,5 @@ TEST(echo_stress, storm_with_one_shot_receives_drains_the_buffer_ring) {
 
 TEST(echo_stress, storm_with_zero_copy_echo_drains_the_buffer_ring) {
     // Leases stay held until each SEND_ZC notification.
-    run_storm(2'000, 64, {.zc_threshold = 1024});
+    run_storm(2'000, 64, {.zc_threshold = 1024, .zc_on_loopback = true});
 }

@@ -261,6 +261,7 @@ TEST(stream, zero_copy_send_for_owned_bytes) {
     auto [server, client] = tcp_pair();
     stream_options o;
     o.zc_threshold = 64 * 1024;
+    o.zc_on_loopback = true;  // loopback gets copies by default
     stream s(std::move(server), o);
     std::string big = pattern(4 << 20, 5);
     std::string got;
@@ -273,6 +274,23 @@ TEST(stream, zero_copy_send_for_owned_bytes) {
     // Notifications free their state; nothing is left in flight.
     l.run_sync([]() -> task<void> { co_await sleep(5ms); }());
     EXPECT_EQ(l.ops_in_flight(), 0u);
+}
+
+TEST(stream, loopback_peers_get_copies_by_default) {
+    // SEND_ZC only costs on loopback (bench/zc_bench): a large owned write
+    // to a loopback peer is copied unless zc_on_loopback is set.
+    loop l;
+    auto [server, client] = tcp_pair();
+    stream_options o;
+    o.zc_threshold = 1024;
+    stream s(std::move(server), o);
+    std::string big = pattern(1 << 20, 7);
+    std::string got;
+    std::thread peer([&, fd = client.get()] { got = recv_n(fd, big.size()); });
+    EXPECT_TRUE(l.run_sync(s.write_owned(std::string(big))));
+    peer.join();
+    EXPECT_EQ(got, big);
+    EXPECT_EQ(s.zc_sends(), 0u);
 }
 
 TEST(stream, a_write_to_a_peer_that_never_reads_times_out) {
