@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 #include "http/detail/connection.hpp"
 
 namespace squall::http {
@@ -17,8 +19,12 @@ task<void> serve_on_loop(address addr, bool reuse_port, const application* app, 
 }  // namespace
 
 task<void> serve_connection(unique_fd fd, const application* app, stream_options opts) {
-    detail::connection c(std::move(fd), *app, opts);
-    co_await c.run();
+    // On the heap, not a local of this coroutine: GCC 12 with
+    // -fsanitize=address lays a local this large (about 1 KiB) out past
+    // the end of the frame it allocates, and the constructor then writes
+    // out of bounds (tests/http/bad_input_test.cpp under ASan).
+    auto c = std::make_unique<detail::connection>(std::move(fd), *app, opts);
+    co_await c->run();
 }
 
 task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown) {

@@ -1,11 +1,13 @@
 #include "http/detail/connection.hpp"
 
 #include <charconv>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "http/application.hpp"
 #include "http/detail/date.hpp"
 #include "http/detail/exchange.hpp"
+#include "http/detail/gzip.hpp"
 #include "http/status.hpp"
 
 namespace squall::http::detail {
@@ -23,6 +25,34 @@ parser_limits limits_for(const app_settings& s) {
 }
 
 bool has_body(const request_head& h) noexcept { return h.chunked || (h.content_length && *h.content_length > 0); }
+
+// Tornado's decompress_request: a gzip body is inflated, under max_body,
+// before the handler runs; the handler then sees no Content-Encoding but
+// X-Consumed-Content-Encoding, as in Tornado.
+struct inflated_body {
+    int refuse = 0;                    // the status to answer instead, or 0
+    std::optional<request_head> head;  // the head the handler sees, when inflated
+    std::string body;
+};
+
+inflated_body inflate_request(const app_settings& s, const request_head& h, std::string_view body) {
+    inflated_body out;
+    if (!s.decompress_request || body.empty()) return out;
+    auto coding = h.headers.get("content-encoding");
+    if (!coding || !is_gzip_coding(*coding)) return out;
+    switch (gunzip(body, s.max_body, out.body)) {
+        case inflate_status::too_large: out.refuse = 413; return out;
+        case inflate_status::corrupt: out.refuse = 400; return out;
+        case inflate_status::ok: break;
+    }
+    out.head = h;
+    out.head->headers.clear();
+    for (const auto& f : h.headers) {
+        if (!iequals(f.name, "content-encoding")) out.head->headers.add(f.name, f.value);
+    }
+    out.head->headers.add("X-Consumed-Content-Encoding", *coding);
+    return out;
+}
 
 }  // namespace
 
@@ -50,6 +80,9 @@ task<void> connection::run() {
         first = false;
         if (!keep || close_) break;
     }
+    // A peer that reset, timed out or stopped reading gets no lingering
+    // close: nothing more can reach it, and its resources go now.
+    if (broken_) co_return;
     result<void> flushed = co_await flush_output();
     if (!flushed) co_return;
     // A lingering close (as nginx does): half-close, then discard what the
@@ -76,7 +109,10 @@ task<result<parse_event>> connection::pump(bool head) {
             }
             clock::time_point deadline = head ? head_deadline_ : clock::now() + s.body_timeout;
             auto lease = co_await s_.read_some(deadline);
-            if (!lease) co_return lease.error();
+            if (!lease) {
+                broken_ = true;  // reset, timed out or gone: close without lingering
+                co_return lease.error();
+            }
             auto bytes = lease->bytes();
             held_.push_back(std::move(*lease));
             rest_ = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -95,15 +131,18 @@ task<result<parse_event>> connection::pump(bool head) {
 
 task<bool> connection::serve_one(bool first) {
     const auto& s = app_.settings();
+    // Responses to pipelined requests are gathered, but only up to a
+    // bound: a client that sends requests and reads nothing is made to
+    // wait (and times out) instead of making the server buffer for it.
+    if (output_size() >= max_gathered_output) {
+        result<void> w = co_await flush_output();
+        if (!w) co_return false;
+    }
     // The first request's whole head must come within header_timeout (an
     // empty connection is closed then); later ones may idle for
     // keepalive_timeout first.
-    idle_wait_ = !first;
-    head_deadline_ = clock::now() + (first ? s.header_timeout : s.keepalive_timeout);
-    if (!rest_.empty()) {
-        idle_wait_ = false;
-        head_deadline_ = clock::now() + s.header_timeout;
-    }
+    idle_wait_ = !first && rest_.empty();
+    head_deadline_ = clock::now() + (idle_wait_ ? s.keepalive_timeout : s.header_timeout);
     auto ev = co_await pump(true);
     if (!ev) co_return false;  // closed, reset or timed out: nothing to answer
     if (*ev == parse_event::error) {
@@ -111,7 +150,6 @@ task<bool> connection::serve_one(bool first) {
         co_return false;
     }
     started_ = clock::now();
-    const bool body_pending = *ev == parse_event::head_done;
     const request_head& h = p_.head();
     auto v = parse_verb(h.method);
     auto found = app_.find(h.path);
@@ -123,20 +161,42 @@ task<bool> connection::serve_one(bool first) {
             co_return co_await answer_early(405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
-    if (body_pending) {
-        if (h.expect_continue) append("HTTP/1.1 100 Continue\r\n\r\n");
-        p_.resume();
-        ev = co_await pump(false);
-        if (!ev) co_return false;
-        if (*ev == parse_event::error) {
-            queue_error(p_.error_status(), p_.error_reason(), true);
-            co_return false;
-        }
+    if (*ev == parse_event::head_done) {
+        bool read = co_await read_body();
+        if (!read) co_return false;
     }
     std::vector<std::string> args = found ? std::move(found->args) : std::vector<std::string>{};
-    exchange ex(*this, app_, h, p_.body(), std::move(args));
-    auto handler = target.make();
-    co_await run_handler(ex, *handler, target, effective);
+    co_return co_await respond(&target, effective, std::move(args));
+}
+
+task<bool> connection::read_body() {
+    if (p_.head().expect_continue) append("HTTP/1.1 100 Continue\r\n\r\n");
+    p_.resume();
+    auto ev = co_await pump(false);
+    if (!ev) co_return false;
+    if (*ev == parse_event::error) {
+        queue_error(p_.error_status(), p_.error_reason(), true);
+        co_return false;
+    }
+    co_return true;
+}
+
+task<bool> connection::respond(const handler_target* target, verb v, std::vector<std::string> args) {
+    const request_head& h = p_.head();
+    inflated_body inflated = inflate_request(app_.settings(), h, p_.body());
+    if (inflated.refuse) {
+        queue_error(inflated.refuse, inflated.refuse == 413 ? "body too large after inflating" : "corrupt gzip body",
+                    true);
+        co_return false;
+    }
+    exchange ex(*this, app_, inflated.head ? *inflated.head : h, p_.body(), std::move(args));
+    if (inflated.head) ex.replace_body(std::move(inflated.body));
+    auto handler = target->make();
+    co_await run_handler(ex, *handler, *target, v);
+    // An Upgrade nobody took is ignored (RFC 9110 7.8), but llhttp stops
+    // at the end of such a request, taking what follows for the new
+    // protocol: answer, then close rather than misread the next request.
+    if (h.upgrade) close_ = true;
     queue_response(ex);
     handler->on_finish();
     bool keep = h.keep_alive && !close_ && !ex.closed;
@@ -146,22 +206,24 @@ task<bool> connection::serve_one(bool first) {
 }
 
 task<bool> connection::answer_early(int status, std::string_view reason, std::string allow) {
-    // Answered from the head alone: a short body is read and dropped so
-    // that the connection can go on; anything longer closes it.
+    // Answered from the head alone, before any body is read. A short body
+    // (a Content-Length up to max_drain) is then read and dropped so that
+    // the connection can go on; a longer or chunked one closes it, and so
+    // does one the client holds back for a 100 Continue it will not get.
     const request_head& h = p_.head();
-    bool close = false;
-    if (!p_.message_complete() && has_body(h)) {
-        close = !h.content_length || *h.content_length > app_.settings().max_drain;
-        if (!close) {
-            p_.resume();
-            auto ev = co_await pump(false);
-            close = !ev || *ev != parse_event::message_done;
-        }
+    const bool body_coming = !p_.message_complete() && has_body(h);
+    bool close = !h.keep_alive || h.upgrade;  // CONNECT and Upgrade: see respond()
+    if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
+        close = true;
+    queue_error(status, reason, close, allow);
+    if (body_coming && !close) {
+        p_.resume();
+        auto ev = co_await pump(false);
+        if (!ev || *ev != parse_event::message_done) co_return false;
     }
-    queue_error(status, reason, close || !h.keep_alive, allow);
     p_.next_message();
     release_input();
-    co_return !close && h.keep_alive;
+    co_return !close;
 }
 
 void connection::release_input() noexcept {
@@ -173,6 +235,12 @@ void connection::release_input() noexcept {
     buffer_lease last = std::move(held_.back());
     held_.clear();
     held_.push_back(std::move(last));
+}
+
+std::size_t connection::output_size() const noexcept {
+    std::size_t n = 0;
+    for (const auto& p : parts_) n += p.size();
+    return n;
 }
 
 void connection::append(std::string_view bytes) {
@@ -204,7 +272,7 @@ task<result<void>> connection::flush_output() {
     spare_.clear();
     parts_.clear();
     last_small_ = false;
-    if (!w) close_ = true;
+    if (!w) close_ = broken_ = true;
     co_return w;
 }
 

@@ -3,8 +3,13 @@
 // Requests are parsed from leased receive buffers (views; the leases are
 // held until the request is finished) and served one after another;
 // responses to pipelined requests are gathered and written together, in
-// order, before the connection waits for more input. A bad request is
-// answered (after the responses before it) with Connection: close.
+// order, before the connection waits for more input, or as soon as they
+// pass 64 KiB (so a client that reads nothing holds at most one response
+// and that much). A bad request is answered (after the responses before
+// it) with Connection: close, then a lingering close; a connection that
+// failed (reset, a timeout, a write that did not finish) is closed at
+// once. With app_settings::decompress_request a gzip body is inflated
+// under max_body before the handler runs (413 past it, 400 if corrupt).
 // Deadlines: the whole head within header_timeout, each body read within
 // body_timeout, the next request within keepalive_timeout, each write
 // within write_timeout. Loop thread only; owned by its serving task.
@@ -50,6 +55,8 @@ public:
 private:
     task<result<parse_event>> pump(bool head);
     task<bool> serve_one(bool first);
+    task<bool> read_body();
+    task<bool> respond(const handler_target* target, verb v, std::vector<std::string> args);
     task<bool> answer_early(int status, std::string_view reason, std::string allow);
     task<void> run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v);
     void queue_response(exchange& ex);
@@ -58,6 +65,7 @@ private:
     void append(std::string_view bytes);
     void append_owned(std::string&& bytes);
     bool has_output() const noexcept { return !parts_.empty(); }
+    std::size_t output_size() const noexcept;
     task<result<void>> flush_output();
     void release_input() noexcept;
 
@@ -74,6 +82,10 @@ private:
     bool last_small_ = false;
     std::string spare_;
     bool close_ = false;
+    bool broken_ = false;  // a read or write failed: close at once, no lingering
+
+    // Output gathered for pipelined requests before it must be written.
+    static constexpr std::size_t max_gathered_output = 64 * 1024;
 };
 
 }  // namespace squall::http::detail

@@ -1,0 +1,759 @@
+// Every HTTP row of shared/BAD_INPUT.md, end to end: a real server
+// (http::serve_listener on a loop of its own thread) and raw loopback
+// sockets that send the bytes exactly as written. Each case checks the
+// exact status line, Connection: close where the table says close, that
+// the server then really closes (recv returns 0), and that other clients
+// are still served. Timeouts are set short per test (a few hundred ms) so
+// the slow-client rows run fast; elapsed times are only checked against
+// generous guards. The parser's own rules: tests/http/parser_test.cpp.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "http/application.hpp"
+#include "loopback_server.hpp"
+
+using namespace squall;
+using namespace squall::http;
+using namespace squall::http::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::atomic<int> big_calls{0};
+constexpr std::size_t big_size = 8u << 20;  // more than loopback's socket buffers hold
+
+task<void> root(request_handler& h) {
+    h.write("root");
+    co_return;
+}
+
+task<void> hello(request_handler& h) {
+    h.write("hello");
+    co_return;
+}
+
+task<void> by_id(request_handler& h) {
+    h.write("id=" + h.path_args().at(0));
+    co_return;
+}
+
+task<void> big(request_handler& h) {
+    ++big_calls;
+    h.write(std::string(big_size, 'b'));
+    co_return;
+}
+
+// The body back, and which content coding the handler saw.
+task<void> echo(request_handler& h) {
+    auto coding = h.request().headers.get("content-encoding");
+    auto consumed = h.request().headers.get("x-consumed-content-encoding");
+    h.set_header("X-Saw-Encoding", coding ? *coding : "-");
+    h.set_header("X-Consumed", consumed ? *consumed : "-");
+    h.write(h.body());
+    co_return;
+}
+
+app_settings base_settings() {
+    app_settings s;
+    s.access_log = false;
+    return s;
+}
+
+std::unique_ptr<loopback_server> start(app_settings s = base_settings(), listener_options lo = {},
+                                       bool serve_now = true) {
+    auto app = std::make_unique<application>(std::move(s));
+    app->get("/", root);
+    app->get("/hello", hello);
+    app->get("/id/([0-9]+)", by_id);
+    app->get("/big", big);
+    app->post("/echo", echo);
+    return std::make_unique<loopback_server>(std::move(app), lo, serve_now);
+}
+
+std::string get(std::string_view path, std::string_view extra = {}) {
+    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+std::string post(std::string_view path, std::string_view body, std::string_view extra = {}) {
+    return "POST " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n" + std::string(extra) + "\r\n" + std::string(body);
+}
+
+std::string printable(std::string_view raw) {
+    std::string out;
+    for (char c : raw.substr(0, 160)) {
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += "\\x" + std::to_string(int(c));
+        else out += c;
+    }
+    return out;
+}
+
+long long ms_since(steady::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
+}
+
+// A new client gets GET / answered.
+void expect_served(loopback_server& srv) {
+    raw_client c(srv.port());
+    ASSERT_TRUE(c.send(get("/")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << "another client was not served";
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body, "root");
+}
+
+// `raw` on a new connection gets exactly `status_line` with Connection:
+// close, then the connection ends; other clients are still served.
+void expect_rejected(loopback_server& srv, std::string_view raw, std::string_view status_line) {
+    SCOPED_TRACE(printable(raw));
+    raw_client c(srv.port());
+    ASSERT_TRUE(c.send(raw));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << "no response";
+    EXPECT_EQ(r->status_line, status_line);
+    EXPECT_TRUE(r->closes()) << "no Connection: close";
+    EXPECT_TRUE(c.eof_next()) << "not closed after the error; got: " << printable(c.unexpected());
+    expect_served(srv);
+}
+
+void expect_all_rejected(std::initializer_list<std::string_view> raws, std::string_view status_line) {
+    auto srv = start();
+    for (auto raw : raws) expect_rejected(*srv, raw, status_line);
+}
+
+constexpr std::string_view bad_request = "HTTP/1.1 400 Bad Request";
+
+}  // namespace
+
+// --- HTTP/1.1 requests: one test per row --------------------------------------
+
+TEST(http_bad_input, host_missing_twice_or_invalid_is_400) {
+    expect_all_rejected({"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                         "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+                         "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, content_length_with_transfer_encoding_is_400) {
+    expect_all_rejected(
+        {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"},
+        bad_request);
+}
+
+TEST(http_bad_input, content_length_not_plain_decimal_is_400) {
+    std::string h = "POST /echo HTTP/1.1\r\nHost: t\r\n";
+    expect_all_rejected({h + "Content-Length: +1\r\n\r\nx", h + "Content-Length: -1\r\n\r\nx",
+                         h + "Content-Length: 1Z\r\n\r\nx", h + "Content-Length: \r\n\r\nx",
+                         h + "Content-Length: 1, 2\r\n\r\nx", h + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+                         h + "Content-Length: 99999999999999999999999\r\n\r\n", h + "Content-Length: 0x1\r\n\r\nx"},
+                        bad_request);
+}
+
+TEST(http_bad_input, content_length_above_limit_is_413_before_the_body) {
+    auto srv = start();
+    // Only the head is sent: the answer must not wait for the body.
+    expect_rejected(*srv, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n",
+                    "HTTP/1.1 413 Content Too Large");
+    // With 100-continue the client never gets a 100.
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 413 Content Too Large");
+    EXPECT_TRUE(r->closes());
+    EXPECT_TRUE(c.eof_next());
+}
+
+TEST(http_bad_input, transfer_encoding_chunked_not_last_or_in_http_1_0_is_400) {
+    expect_all_rejected({"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                         "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                         "POST /echo HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, transfer_encoding_other_than_chunked_is_501) {
+    std::string h = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ";
+    expect_all_rejected({h + "gzip, chunked\r\n\r\n0\r\n\r\n", h + "identity\r\n\r\n", h + "foo\r\n\r\n",
+                         h + "compress, chunked\r\n\r\n0\r\n\r\n"},
+                        "HTTP/1.1 501 Not Implemented");
+}
+
+TEST(http_bad_input, bad_field_syntax_and_control_bytes_are_400) {
+    std::string h = "GET / HTTP/1.1\r\nHost: a\r\n";
+    expect_all_rejected({"GET / HTTP/1.1\r\nHost : a\r\n\r\n", h + "X-A\t: b\r\n\r\n",
+                         h + std::string("X: a\0b\r\n\r\n", 10), h + std::string("X\0Y: b\r\n\r\n", 10),
+                         h + "X: a\rb\r\n\r\n", h + "X: a\vb\r\n\r\n", h + "X\vY: b\r\n\r\n", h + "X: a\x01" "b\r\n\r\n",
+                         h + ": b\r\n\r\n", h + "nocolon\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, obs_fold_and_whitespace_before_first_field_are_400) {
+    expect_all_rejected({"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n",
+                         "GET / HTTP/1.1\r\n Host: a\r\n\r\n", "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, bare_lf_or_bare_cr_line_endings_are_400) {
+    expect_all_rejected({"GET / HTTP/1.1\nHost: a\n\n", "GET / HTTP/1.1\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\n",
+                         "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", "GET / HTTP/1.1\rHost: a\r\n\r\n",
+                         "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, malformed_chunks_are_400) {
+    std::string h = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    expect_all_rejected({h + "0x5\r\nhello\r\n0\r\n\r\n", h + "+5\r\nhello\r\n0\r\n\r\n", h + "-5\r\nhello\r\n0\r\n\r\n",
+                         h + "5 \r\nhello\r\n0\r\n\r\n", h + " 5\r\nhello\r\n0\r\n\r\n", h + "\r\nhello\r\n0\r\n\r\n",
+                         h + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n", h + "3\r\nhello\r\n0\r\n\r\n",
+                         h + "5\r\nhello0\r\n\r\n", h + "5\r\nhelloXY0\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, chunked_body_above_limit_is_413) {
+    auto srv = start();
+    std::string h = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    // One chunk announced past the 1 MiB limit: refused at its size line.
+    expect_rejected(*srv, h + "100001\r\n", "HTTP/1.1 413 Content Too Large");
+    // Chunks that only add up past it.
+    std::string body = h;
+    for (int i = 0; i < 5; ++i) body += "40000\r\n" + std::string(0x40000, 'c') + "\r\n";
+    body += "0\r\n\r\n";
+    expect_rejected(*srv, body, "HTTP/1.1 413 Content Too Large");
+}
+
+TEST(http_bad_input, request_target_above_8_kib_is_414) {
+    auto srv = start();
+    expect_rejected(*srv, get("/" + std::string(9000, 'a')), "HTTP/1.1 414 URI Too Long");
+    expect_rejected(*srv, get("/?q=" + std::string(9000, 'a')), "HTTP/1.1 414 URI Too Long");
+}
+
+TEST(http_bad_input, fields_too_large_or_too_many_are_431) {
+    auto srv = start();
+    constexpr std::string_view status = "HTTP/1.1 431 Request Header Fields Too Large";
+    expect_rejected(*srv, get("/", "X-Big: " + std::string(9000, 'v') + "\r\n"), status);
+    expect_rejected(*srv, get("/", std::string(9000, 'N') + ": v\r\n"), status);
+    std::string many_big;
+    for (int i = 0; i < 5; ++i) many_big += "X-F" + std::to_string(i) + ": " + std::string(7000, 'v') + "\r\n";
+    expect_rejected(*srv, get("/", many_big), status);
+    std::string many;
+    for (int i = 0; i < 101; ++i) many += "X-N" + std::to_string(i) + ": v\r\n";
+    expect_rejected(*srv, get("/", many), status);
+}
+
+TEST(http_bad_input, method_with_invalid_characters_is_400) {
+    expect_all_rejected({"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+                         "G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n", "GET\x7f / HTTP/1.1\r\nHost: a\r\n\r\n"},
+                        bad_request);
+}
+
+TEST(http_bad_input, method_a_route_lacks_is_405_with_allow_and_unknown_one_is_501) {
+    auto srv = start();
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send("PUT /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n" + get("/hello")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 405 Method Not Allowed");
+    EXPECT_EQ(r->field("allow").value_or(""), "GET, HEAD");
+    EXPECT_FALSE(r->closes());  // a well-formed request: the connection goes on
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body, "hello");
+    // A method llhttp knows but no route can have: 501, and on we go.
+    ASSERT_TRUE(c.send("PROPFIND /hello HTTP/1.1\r\nHost: t\r\n\r\n" + get("/hello")));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 501 Not Implemented");
+    EXPECT_FALSE(r->field("allow"));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello");
+    // A token no parser knows: 501 as well, but the parser cannot go on.
+    expect_rejected(*srv, "BREW /hello HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 501 Not Implemented");
+}
+
+TEST(http_bad_input, http_version_other_than_1_0_or_1_1_is_505_and_h2_preface_is_refused) {
+    auto srv = start();
+    constexpr std::string_view status = "HTTP/1.1 505 HTTP Version Not Supported";
+    for (std::string_view v : {"HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "HTTP/3.0"})
+        expect_rejected(*srv, "GET / " + std::string(v) + "\r\nHost: a\r\n\r\n", status);
+    expect_rejected(*srv, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", status);
+    expect_rejected(*srv, "GET / HTTX/1.1\r\nHost: a\r\n\r\n", bad_request);
+}
+
+TEST(http_bad_input, expect_other_than_100_continue_is_417) {
+    auto srv = start();
+    expect_rejected(*srv, "GET / HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", "HTTP/1.1 417 Expectation Failed");
+    expect_rejected(*srv, post("/echo", "abc", "Expect: 100-continue, foo\r\n"), "HTTP/1.1 417 Expectation Failed");
+}
+
+TEST(http_bad_input, early_answer_drains_a_small_body_and_keeps_the_connection) {
+    auto srv = start();
+    raw_client c(srv->port());
+    // The head alone: the 405 comes before the body was sent.
+    ASSERT_TRUE(c.send("PUT /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 405 Method Not Allowed");
+    EXPECT_FALSE(r->closes());
+    // The body is then read and dropped: the next request is served.
+    ASSERT_TRUE(c.send(std::string(1000, 'x') + get("/hello")));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body, "hello");
+    // The same for a 501 whose body comes in the same write.
+    ASSERT_TRUE(c.send("PROPFIND /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/hello")));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 501 Not Implemented");
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello");
+}
+
+TEST(http_bad_input, early_answer_with_a_large_or_unknown_body_closes) {
+    auto srv = start();
+    // 200 KB is under max_body (1 MiB) but over max_drain (64 KiB).
+    expect_rejected(*srv, "PUT /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n",
+                    "HTTP/1.1 405 Method Not Allowed");
+    expect_rejected(*srv, "PUT /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                    "HTTP/1.1 405 Method Not Allowed");
+    // A client waiting for 100-continue gets the answer instead (no 100).
+    expect_rejected(*srv, "PUT /hello HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+                    "HTTP/1.1 405 Method Not Allowed");
+}
+
+TEST(http_bad_input, good_request_then_bad_one_in_one_write_answers_both_in_order) {
+    auto srv = start();
+    for (std::string_view bad : {"GET /id/2 HTTP/1.1\r\n\r\n", "G@T / HTTP/1.1\r\nHost: t\r\n\r\n",
+                                 "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n"}) {
+        SCOPED_TRACE(printable(bad));
+        raw_client c(srv->port());
+        ASSERT_TRUE(c.send(get("/id/1") + post("/echo", "payload") + std::string(bad)));
+        auto r1 = c.read_response();
+        ASSERT_TRUE(r1);
+        EXPECT_EQ(r1->status_line, "HTTP/1.1 200 OK");
+        EXPECT_EQ(r1->body, "id=1");
+        EXPECT_FALSE(r1->closes());
+        auto r2 = c.read_response();
+        ASSERT_TRUE(r2);
+        EXPECT_EQ(r2->status_line, "HTTP/1.1 200 OK");
+        EXPECT_EQ(r2->body, "payload");
+        auto r3 = c.read_response();
+        ASSERT_TRUE(r3);
+        EXPECT_EQ(r3->status_line, bad_request);
+        EXPECT_TRUE(r3->closes());
+        EXPECT_TRUE(c.eof_next()) << printable(c.unexpected());
+    }
+    expect_served(*srv);
+}
+
+TEST(http_bad_input, sixty_four_pipelined_requests_in_one_write_are_answered_in_order) {
+    auto srv = start();
+    raw_client c(srv->port());
+    // About 100 bytes each: the batch spans several receive buffers.
+    std::string all;
+    for (int i = 0; i < 64; ++i) all += get("/id/" + std::to_string(i), "X-Pad: " + std::string(60, 'p') + "\r\n");
+    ASSERT_TRUE(c.send(all));
+    for (int i = 0; i < 64; ++i) {
+        auto r = c.read_response();
+        ASSERT_TRUE(r) << "response " << i << " missing";
+        EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+        EXPECT_EQ(r->body, "id=" + std::to_string(i));
+        EXPECT_FALSE(r->closes());
+    }
+    EXPECT_TRUE(c.quiet_for(50ms)) << "more than 64 responses";
+    ASSERT_TRUE(c.send(get("/hello")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello");
+}
+
+// Not a row of the table, but what `curl --http2 http://...` sends: an
+// Upgrade the server ignores must not make the next request a 400.
+TEST(http_bad_input, ignored_upgrade_is_answered_and_the_next_request_not_misread) {
+    auto srv = start();
+    for (std::string_view first :
+         {"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+          "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+          "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: foo\r\nContent-Length: 3\r\n\r\nabc"}) {
+        SCOPED_TRACE(printable(first));
+        raw_client c(srv->port());
+        ASSERT_TRUE(c.send(std::string(first) + get("/hello")));
+        auto r = c.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+        // Either the next request is served or the connection ends: never
+        // an answer to bytes misread.
+        if (!r->closes()) {
+            r = c.read_response();
+            ASSERT_TRUE(r);
+            EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+            EXPECT_EQ(r->body, "hello");
+        } else {
+            EXPECT_TRUE(c.eof_next()) << printable(c.unexpected());
+        }
+    }
+    // CONNECT: no route has it (501), and what follows is not HTTP/1.1.
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" + get("/hello")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 501 Not Implemented");
+    EXPECT_TRUE(r->closes());
+    EXPECT_TRUE(c.eof_next()) << printable(c.unexpected());
+    expect_served(*srv);
+}
+
+TEST(http_bad_input, empty_connection_is_closed_silently_at_the_header_timeout) {
+    app_settings s = base_settings();
+    s.header_timeout = 300ms;
+    auto srv = start(s);
+    auto t0 = steady::now();
+    raw_client c(srv->port());
+    EXPECT_TRUE(c.eof_next()) << "bytes sent to an empty connection: " << printable(c.unexpected());
+    EXPECT_GE(ms_since(t0), 250);
+    EXPECT_LT(ms_since(t0), 10'000);
+    expect_served(*srv);
+    EXPECT_EQ(srv->wait_idle().connections, 0u);
+}
+
+// --- gzip request bodies ---------------------------------------------------------
+
+namespace {
+
+std::string gzip(std::string_view data) {
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(deflateBound(&z, data.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::unique_ptr<loopback_server> start_gzip(bool decompress) {
+    app_settings s = base_settings();
+    s.decompress_request = decompress;
+    return start(s);
+}
+
+}  // namespace
+
+TEST(http_bad_input, gzip_body_is_inflated_for_the_handler_when_asked) {
+    auto srv = start_gzip(true);
+    std::string text;
+    for (int i = 0; i < 2000; ++i) text += "line " + std::to_string(i) + "\n";
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send(post("/echo", gzip(text), "Content-Encoding: gzip\r\n")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_TRUE(r->body == text) << "inflated body differs (" << r->body.size() << " bytes)";
+    EXPECT_EQ(r->field("x-saw-encoding").value_or(""), "-");  // removed, as Tornado does
+    EXPECT_EQ(r->field("x-consumed").value_or(""), "gzip");
+    // Chunked and gzip together, on the same connection.
+    std::string z = gzip("chunked and gzipped");
+    std::string size = (std::ostringstream() << std::hex << z.size()).str();
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                       size + "\r\n" + z + "\r\n0\r\n\r\n"));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "chunked and gzipped");
+    // Other codings are left to the handler.
+    ASSERT_TRUE(c.send(post("/echo", "raw", "Content-Encoding: br\r\n")));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "raw");
+    EXPECT_EQ(r->field("x-saw-encoding").value_or(""), "br");
+}
+
+TEST(http_bad_input, gzip_body_is_left_alone_unless_asked) {
+    auto srv = start_gzip(false);
+    std::string z = gzip("hello");
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send(post("/echo", z, "Content-Encoding: gzip\r\n")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, z);
+    EXPECT_EQ(r->field("x-saw-encoding").value_or(""), "gzip");
+}
+
+TEST(http_bad_input, gzip_body_inflating_past_the_limit_is_413) {
+    auto srv = start_gzip(true);
+    // A deflate bomb: 16 MiB of zeros in about 16 KiB, max_body 1 MiB.
+    std::string bomb = gzip(std::string(16u << 20, '\0'));
+    ASSERT_LT(bomb.size(), 32u * 1024);
+    expect_rejected(*srv, post("/echo", bomb, "Content-Encoding: gzip\r\n"), "HTTP/1.1 413 Content Too Large");
+    // Just past the limit, too.
+    expect_rejected(*srv, post("/echo", gzip(std::string((1u << 20) + 1, 'a')), "Content-Encoding: gzip\r\n"),
+                    "HTTP/1.1 413 Content Too Large");
+    // And exactly at it is fine.
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send(post("/echo", gzip(std::string(1u << 20, 'a')), "Content-Encoding: gzip\r\n")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body.size(), 1u << 20);
+}
+
+TEST(http_bad_input, corrupt_gzip_body_is_400) {
+    auto srv = start_gzip(true);
+    std::string z = gzip(std::string(5000, 'q'));
+    std::string flipped = z;
+    flipped[flipped.size() / 2] ^= 0x55;
+    std::string bad_crc = z;
+    bad_crc[bad_crc.size() - 6] ^= 1;
+    for (const std::string& body : {std::string("not gzip at all"), z.substr(0, z.size() / 2), flipped, bad_crc,
+                                    z + "trailing garbage"})
+        expect_rejected(*srv, post("/echo", body, "Content-Encoding: gzip\r\n"), bad_request);
+}
+
+// --- slow and vanishing clients ------------------------------------------------
+
+TEST(http_slow_clients, slowloris_is_closed_at_the_header_deadline_while_others_are_served) {
+    app_settings s = base_settings();
+    s.header_timeout = 500ms;
+    auto srv = start(s);
+    std::atomic<bool> done{false};
+    std::atomic<int> served{0}, failed{0};
+    std::thread normal([&] {
+        while (!done) {
+            raw_client c(srv->port());
+            auto r = c.send(get("/hello")) ? c.read_response() : std::nullopt;
+            if (r && r->status_line == "HTTP/1.1 200 OK" && r->body == "hello") ++served;
+            else ++failed;
+            std::this_thread::sleep_for(10ms);
+        }
+    });
+    const std::string head = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+    auto t0 = steady::now();
+    raw_client slow(srv->port());
+    bool closed = false;
+    for (std::size_t i = 0; !closed && ms_since(t0) < 10'000; ++i) {
+        if (!slow.send(std::string(1, i < head.size() ? head[i] : 'a'))) {
+            closed = true;  // reset while sending: closed all the same
+            break;
+        }
+        if (!slow.quiet_for(20ms)) closed = slow.eof_next();
+        if (!slow.unexpected().empty()) break;
+    }
+    auto elapsed = ms_since(t0);
+    done = true;
+    normal.join();
+    EXPECT_TRUE(closed) << "not closed; got: " << printable(slow.unexpected());
+    EXPECT_GE(elapsed, 450);
+    EXPECT_LT(elapsed, 10'000);
+    EXPECT_GT(served.load(), 0);
+    EXPECT_EQ(failed.load(), 0);
+    expect_served(*srv);
+}
+
+TEST(http_slow_clients, trickled_body_is_closed_at_the_body_idle_timeout) {
+    app_settings s = base_settings();
+    s.body_timeout = 500ms;
+    auto srv = start(s);
+    raw_client c(srv->port());
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"));
+    // A byte every 100 ms stays within the idle timeout...
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(c.send("x"));
+        ASSERT_TRUE(c.quiet_for(100ms)) << "closed while the body was still coming";
+    }
+    // ...a pause longer than it does not (no answer: the request is not whole).
+    auto t0 = steady::now();
+    EXPECT_TRUE(c.closed_by_server()) << printable(c.unexpected());
+    EXPECT_GE(ms_since(t0), 300);
+    EXPECT_LT(ms_since(t0), 10'000);
+    expect_served(*srv);
+}
+
+TEST(http_slow_clients, unread_response_is_closed_at_the_write_timeout_with_bounded_memory) {
+    app_settings s = base_settings();
+    s.write_timeout = 300ms;
+    auto srv = start(s);
+    big_calls = 0;
+    raw_client slow(srv->port(), 4096);
+    // Twenty pipelined requests for 8 MiB each, and nothing read: a server
+    // that ran them all would hold 160 MiB for this one client.
+    std::string all;
+    for (int i = 0; i < 20; ++i) all += get("/big");
+    ASSERT_TRUE(slow.send(all));
+    auto t0 = steady::now();
+    srv->wait_until([](const server_stats&) { return big_calls.load() > 0; });
+    expect_served(*srv);  // meanwhile, others are served
+    auto st = srv->wait_until([](const server_stats& x) { return x.connections == 0; });
+    EXPECT_EQ(st.connections, 0u) << "the slow reader's connection is still open";
+    // At the write timeout, not after a lingering close (2 s) as if the
+    // client were still there: a generous guard, not a measure.
+    EXPECT_GE(ms_since(t0), 250);
+    EXPECT_LT(ms_since(t0), 1800);
+    EXPECT_LE(big_calls.load(), 2) << "responses piled up for a client that reads nothing";
+    std::size_t got = slow.drain_to_close();
+    EXPECT_LT(got, big_size) << "the whole response went out";
+    EXPECT_EQ(srv->wait_idle().buffers_in_use, 0u);
+    expect_served(*srv);
+}
+
+namespace {
+
+// Sends `bytes`, lets the server read them, then resets the connection.
+void reset_after(loopback_server& srv, std::string_view bytes, std::size_t read_first = 0) {
+    raw_client c(srv.port());
+    ASSERT_TRUE(c.send(bytes));
+    srv.wait_until([](const server_stats& s) { return s.connections > 0; });
+    std::this_thread::sleep_for(50ms);
+    char buf[4096];
+    std::size_t got = 0;
+    while (got < read_first) {
+        ssize_t n = ::recv(c.fd(), buf, std::min(sizeof buf, read_first - got), 0);
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    EXPECT_EQ(got, read_first);
+    c.reset();
+    auto st = srv.wait_idle();
+    EXPECT_EQ(st.connections, 0u) << "the reset connection was not freed";
+    EXPECT_EQ(st.buffers_in_use, 0u) << "receive buffers still leased";
+    expect_served(srv);
+}
+
+}  // namespace
+
+TEST(http_slow_clients, reset_during_headers_frees_the_connection) {
+    auto srv = start();
+    reset_after(*srv, "GET / HTTP/1.1\r\nHost: t\r\nX-Partial: ab");
+    reset_after(*srv, "GE");
+}
+
+TEST(http_slow_clients, reset_during_body_frees_the_connection) {
+    auto srv = start();
+    reset_after(*srv, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + std::string(20000, 'b'));
+    reset_after(*srv, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n");
+}
+
+TEST(http_slow_clients, reset_during_response_frees_the_connection) {
+    auto srv = start();
+    reset_after(*srv, get("/big"), 1000);
+    reset_after(*srv, get("/big") + get("/big") + get("/hello"), 100000);
+}
+
+TEST(http_slow_clients, idle_keep_alive_is_closed_after_the_keepalive_timeout) {
+    app_settings s = base_settings();
+    s.keepalive_timeout = 500ms;
+    auto srv = start(s);
+    raw_client c(srv->port());
+    for (int i = 0; i < 3; ++i) {  // pauses shorter than the timeout keep it open
+        ASSERT_TRUE(c.send(get("/hello")));
+        auto r = c.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->body, "hello");
+        EXPECT_TRUE(c.quiet_for(100ms));
+    }
+    auto t0 = steady::now();
+    EXPECT_TRUE(c.eof_next()) << "bytes sent on an idle connection: " << printable(c.unexpected());
+    EXPECT_GE(ms_since(t0), 350);
+    EXPECT_LT(ms_since(t0), 10'000);
+    EXPECT_EQ(srv->wait_idle().connections, 0u);
+}
+
+// --- EMFILE --------------------------------------------------------------------
+
+namespace {
+
+// Lowers the soft RLIMIT_NOFILE so that exactly `free_slots` more
+// descriptors can be opened (holes below the highest open one are filled
+// first); restores it on destruction or restore().
+class fd_limit {
+public:
+    explicit fd_limit(int free_slots) {
+        ::getrlimit(RLIMIT_NOFILE, &old_);
+        int highest = 0;
+        for (auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+            highest = std::max(highest, std::stoi(e.path().filename().string()));
+        for (;;) {
+            unique_fd f(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            if (!f) throw std::system_error(errno, std::system_category(), "open /dev/null");
+            if (f.get() > highest) break;  // no hole left; this one is closed again
+            fillers_.push_back(std::move(f));
+        }
+        rlimit lowered = old_;
+        lowered.rlim_cur = static_cast<rlim_t>(highest + 1 + free_slots);
+        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::system_error(errno, std::system_category(), "setrlimit");
+    }
+    ~fd_limit() { restore(); }
+    void restore() { ::setrlimit(RLIMIT_NOFILE, &old_); }
+    fd_limit(const fd_limit&) = delete;
+    fd_limit& operator=(const fd_limit&) = delete;
+
+private:
+    rlimit old_{};
+    std::vector<unique_fd> fillers_;
+};
+
+void expect_hello(raw_client& c) {
+    ASSERT_TRUE(c.send(get("/hello")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body, "hello");
+}
+
+}  // namespace
+
+TEST(http_slow_clients, out_of_descriptors_pauses_accepting_and_resumes) {
+    // The kernel reads the fd limit when an accept is submitted, so the
+    // limit drops before the server arms its accept, with one descriptor
+    // left for the first client; client sockets are made before that. The
+    // limit is restored as soon as accepting has paused (the pause lasts
+    // fd_backoff): the rest of the process, the sanitizers included, then
+    // has descriptors again while the server still waits.
+    auto srv = start(base_settings(), {.fd_backoff = 2s}, false);
+    raw_client existing(raw_client::deferred{});
+    std::vector<std::unique_ptr<raw_client>> later;
+    for (int i = 0; i < 3; ++i) later.push_back(std::make_unique<raw_client>(raw_client::deferred{}));
+    {
+        fd_limit limit(1);
+        srv->start_serving();
+        existing.connect_now(srv->port());
+        srv->wait_until([](const server_stats& x) { return x.connections == 1; });
+        for (auto& c : later) c->connect_now(srv->port());  // completes in the kernel's backlog
+        auto st = srv->wait_until([](const server_stats& x) { return x.fd_pauses > 0; });
+        ASSERT_GT(st.fd_pauses, 0u) << "accept never ran out of descriptors";
+    }
+    auto paused = steady::now();
+    for (auto& c : later) ASSERT_TRUE(c->send(get("/hello")));
+    expect_hello(existing);  // open connections keep working meanwhile
+    EXPECT_EQ(srv->stats().connections, 1u);
+    bool quiet = later[0]->quiet_for(200ms);
+    // (Only meaningful while well inside the 2 s pause.)
+    EXPECT_TRUE(quiet || ms_since(paused) > 1500) << "served while accepting was paused";
+    // Then accepting resumes: the waiting clients are accepted and served.
+    for (auto& c : later) {
+        auto r = c->read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+        EXPECT_EQ(r->body, "hello");
+    }
+    expect_hello(existing);
+    expect_served(*srv);
+}
