@@ -9,7 +9,7 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
-                nlohmann-json3-dev libsqlite3-dev python3 curl
+                nlohmann-json3-dev libsqlite3-dev python3 python3-tornado curl
 
 .PHONY: all deps build test asan run bench clean
 
@@ -68,3 +68,32 @@ HTTP_BENCH_ARGS ?= --rt
 bench-http: build
 	@scripts/install-deps nginx-light wrk
 	/usr/bin/python3 bench/http_bench.py --build $(BUILD) $(HTTP_BENCH_ARGS)
+
+# libFuzzer targets (tests/fuzz/) built with clang in $(FUZZ_BUILD), each
+# run for $(FUZZ_TIME) s from its seed corpus (tests/fuzz/corpus/<target>/)
+# plus what earlier runs found ($(FUZZ_BUILD)/corpus/<target>/). A crash
+# or broken invariant fails the run and leaves the input in
+# $(FUZZ_BUILD)/<target>-crash-*. clang is installed here only: `deps`
+# stays as lean as `make test` needs.
+FUZZ_BUILD    ?= build-fuzz
+FUZZ_TIME     ?= 60
+FUZZ_TARGETS  := parser form
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+.PHONY: fuzz clean-fuzz
+fuzz: deps
+	@scripts/install-deps $(FUZZ_PACKAGES)
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUALL_WERROR=ON \
+	  -DSQUALL_BUILD_FUZZ=ON -DSQUALL_BUILD_TESTS=OFF -DSQUALL_BUILD_BENCH=OFF -DSQUALL_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS:%=%_fuzz)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "squall: fuzzing $$t for $(FUZZ_TIME) s"; \
+	  $(FUZZ_BUILD)/tests/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)
+
+clean: clean-fuzz

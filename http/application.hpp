@@ -85,7 +85,8 @@ public:
         return *this;
     }
 
-    // The path of a named route with its groups filled in, in order.
+    // The path of a named route with its groups filled in, in order, each
+    // percent-escaped except '/' (Tornado's reverse_url).
     std::string reverse_url(std::string_view name, const std::vector<std::string>& args = {}) const;
 
     struct match {

@@ -21,7 +21,8 @@ std::optional<std::string_view> take_field(std::string_view& rest) {
     if (colon == std::string_view::npos) return std::nullopt;
     std::size_t len = 0;
     auto [p, ec] = std::from_chars(rest.data(), rest.data() + colon, len);
-    if (ec != std::errc() || p != rest.data() + colon || colon + 1 + len > rest.size()) return std::nullopt;
+    // len comes from the client: compare without the sum, which can wrap.
+    if (ec != std::errc() || p != rest.data() + colon || len > rest.size() - colon - 1) return std::nullopt;
     std::string_view value = rest.substr(colon + 1, len);
     rest.remove_prefix(colon + 1 + len);
     if (rest.empty() || rest.front() != '|') return std::nullopt;

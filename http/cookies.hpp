@@ -21,8 +21,9 @@ std::vector<std::pair<std::string_view, std::string_view>> parse_cookies(std::st
 
 std::string create_signed_value(std::string_view secret, std::string_view name, std::string_view value,
                                 std::int64_t now_seconds);
-// The value, when the signature, the name and the age (at most
-// max_age_days, and not from the future) all check out.
+// The value, when the signature, the name and the age all check out: at
+// most max_age_days old, and at most 31 days in the future (a clock
+// skew allowance; Tornado's version 2 has no such bound).
 std::optional<std::string> decode_signed_value(std::string_view secret, std::string_view name,
                                                std::string_view signed_value, std::int64_t now_seconds,
                                                int max_age_days = 31);

@@ -1,5 +1,7 @@
 #include "http/form.hpp"
 
+#include <algorithm>
+
 #include "http/request.hpp"
 
 namespace squall::http {
@@ -11,30 +13,73 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+// Where the parameter starting `s` ends: the first ';' outside a quoted
+// string (Tornado's _parseparam), or npos.
+std::size_t param_end(std::string_view s) noexcept {
+    bool quoted = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (quoted && s[i] == '\\') ++i;
+        else if (s[i] == '"') quoted = !quoted;
+        else if (s[i] == ';' && !quoted) return i;
+    }
+    return std::string_view::npos;
+}
+
+// A quoted-string's content. Only \\ and \" are escapes, as in Tornado:
+// browsers send a backslash in a name or file name as it is.
+std::string unquote(std::string_view v) {
+    std::string out;
+    for (std::size_t i = 1; i + 1 < v.size(); ++i) {
+        if (v[i] == '\\' && i + 2 < v.size() && (v[i + 1] == '\\' || v[i + 1] == '"')) ++i;
+        out += v[i];
+    }
+    return out;
+}
+
 // The value of parameter `name` in a header value like
-// `form-data; name="a"; filename="b"`, unquoted.
+// `form-data; name="a"; filename="b;c"`, unquoted.
 std::optional<std::string> param(std::string_view value, std::string_view name) {
     while (!value.empty()) {
-        std::size_t semi = value.find(';');
-        std::string_view part = trim(value.substr(0, semi));
-        value = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
+        std::size_t end = param_end(value);
+        std::string_view part = trim(value.substr(0, end));
+        value = end == std::string_view::npos ? std::string_view() : value.substr(end + 1);
         std::size_t eq = part.find('=');
         if (eq == std::string_view::npos || !iequals(trim(part.substr(0, eq)), name)) continue;
         std::string_view v = trim(part.substr(eq + 1));
-        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
-            std::string out;
-            for (std::size_t i = 1; i + 1 < v.size(); ++i) {
-                if (v[i] == '\\' && i + 2 < v.size()) ++i;
-                out += v[i];
-            }
-            return out;
-        }
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return unquote(v);
         return std::string(v);
     }
     return std::nullopt;
 }
 
 std::error_code bad() { return std::make_error_code(std::errc::bad_message); }
+
+struct part_head {
+    std::optional<std::string> name, filename;
+    std::string type = "application/unknown";
+};
+
+// A part's header lines; nullopt when one is malformed or the disposition
+// is not form-data.
+std::optional<part_head> parse_part_head(std::string_view headers) {
+    part_head h;
+    while (!headers.empty()) {
+        std::size_t eol = headers.find("\r\n");
+        std::string_view line = headers.substr(0, eol);
+        headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        std::string_view key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+        if (iequals(key, "Content-Disposition")) {
+            if (!iequals(trim(value.substr(0, value.find(';'))), "form-data")) return std::nullopt;
+            h.name = param(value, "name");
+            h.filename = param(value, "filename");
+        } else if (iequals(key, "Content-Type")) {
+            h.type = std::string(value);
+        }
+    }
+    return h;
+}
 
 }  // namespace
 
@@ -60,28 +105,21 @@ result<form_data> parse_multipart(std::string_view body, std::string_view bounda
         std::size_t head_end = body.find("\r\n\r\n", pos);
         std::size_t next = body.find("\r\n" + delim, pos);
         if (head_end == std::string_view::npos || next == std::string_view::npos || head_end > next) return bad();
-        std::string_view headers = body.substr(pos, head_end - pos);
-        std::string_view content = body.substr(head_end + 4, next - head_end - 4);
-        std::optional<std::string> name, filename;
-        std::string type = "application/unknown";
-        while (!headers.empty()) {
-            std::size_t eol = headers.find("\r\n");
-            std::string_view line = headers.substr(0, eol);
-            headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
-            std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos) return bad();
-            std::string_view key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
-            if (iequals(key, "Content-Disposition")) {
-                if (!iequals(trim(value.substr(0, value.find(';'))), "form-data")) return bad();
-                name = param(value, "name");
-                filename = param(value, "filename");
-            } else if (iequals(key, "Content-Type")) {
-                type = std::string(value);
-            }
+        auto head = parse_part_head(body.substr(pos, head_end - pos));
+        // A part needs a non-empty name (Tornado skips one without); one
+        // with an empty file name (a browser's empty file input) is a
+        // field, as in Tornado.
+        if (!head || !head->name || head->name->empty()) return bad();
+        // The CRLF that ends the headers may be the one the delimiter
+        // starts with: the content is then empty.
+        std::size_t content_at = std::min(head_end + 4, next);
+        std::string content(body.substr(content_at, next - content_at));
+        if (head->filename && !head->filename->empty()) {
+            out.files.emplace_back(std::move(*head->name),
+                                   uploaded_file{std::move(*head->filename), std::move(head->type), std::move(content)});
+        } else {
+            out.fields.emplace_back(std::move(*head->name), std::move(content));
         }
-        if (!name) return bad();
-        if (filename) out.files.emplace_back(*name, uploaded_file{*filename, type, std::string(content)});
-        else out.fields.emplace_back(*name, std::string(content));
         pos = next + 2 + delim.size();
     }
 }

@@ -2,7 +2,11 @@
 // multipart/form-data (RFC 7578), as Tornado's parse_body_arguments.
 //
 // parse_multipart splits a complete body held in memory; malformed input
-// yields an error (the handler answers 400), never a partial result.
+// yields an error (the handler answers 400), never a partial result, so
+// a part without a non-empty name fails the body (Tornado skips it). As
+// in Tornado, a part with a non-empty filename is a file (Content-Type
+// defaulting to application/unknown) and any other a field; quoted
+// parameters may hold ';', with \" and \\ as their only escapes.
 // Tests: tests/http/form_test.cpp.
 #pragma once
 

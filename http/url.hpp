@@ -1,6 +1,6 @@
 // URL pieces: percent-decoding and query/form parsing
 // (application/x-www-form-urlencoded, WHATWG rules: '+' is a space).
-// Tests: tests/http/router_test.cpp.
+// Tests: tests/http/form_test.cpp.
 #pragma once
 
 #include <string>

@@ -71,11 +71,13 @@ struct request_parser::callbacks {
     }
     static int on_chunk_header(llhttp_t* p) {
         auto& s = self(p);
-        if (s.body_size_ + p->content_length > s.limits_.max_body) return s.fail(413, "body too large");
+        // body_size_ <= max_body here; a chunk size near 2^64 must not wrap.
+        if (p->content_length > s.limits_.max_body - s.body_size_) return s.fail(413, "body too large");
         return 0;
     }
     static int on_body(llhttp_t* p, const char* at, std::size_t n) {
         auto& s = self(p);
+        if (n == 0) return 0;  // llhttp closes an open span at the end of an empty read
         s.body_size_ += n;
         if (s.body_size_ > s.limits_.max_body) return s.fail(413, "body too large");
         if (s.streaming_) {
@@ -145,8 +147,15 @@ void request_parser::append(piece& p, const char* at, std::size_t n) {
 int request_parser::finish_field() noexcept {
     std::string_view name = name_.view();
     if (!is_token(name)) return fail(400, "invalid header field name");
-    if (head_.headers.size() >= limits_.max_fields) return fail(431, "too many header fields");
-    head_.headers.add(name, trim(value_.view()));
+    if (head_complete_) {
+        // A trailer field (after a chunked body): checked, then dropped.
+        // It must not add to the head the handler was chosen by, as a
+        // second Host or a Content-Type would (RFC 9110 6.5.1).
+        if (++trailer_fields_ > limits_.max_fields) return fail(431, "too many trailer fields");
+    } else {
+        if (head_.headers.size() >= limits_.max_fields) return fail(431, "too many header fields");
+        head_.headers.add(name, trim(value_.view()));
+    }
     name_ = {};
     value_ = {};
     return 0;
@@ -165,26 +174,15 @@ request_parser::step request_parser::feed(std::string_view data) {
         return {parse_event::message_done, 0};
     }
     chunks_.clear();
-    const bool in_head = !head_complete_;
-    if (in_head && start_.size() < 40) start_.append(data.substr(0, 40 - start_.size()));
-    const auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
-    std::size_t consumed = data.size();
-    if (e != HPE_OK) {
-        if (const char* pos = llhttp_get_error_pos(&ll_->parser)) consumed = static_cast<std::size_t>(pos - data.data());
-    }
-    if (in_head && started_ && !error_status_) {
-        head_bytes_ += consumed;
-        if (head_bytes_ > limits_.max_head) fail(431, "request head too large");
-        else scan_head_bytes(data.substr(0, consumed));
-    }
+    const auto [e, consumed] = head_complete_ ? execute(data) : execute_head(data);
     if (error_status_) return {parse_event::error, consumed};
-    if (e == HPE_OK) return {parse_event::need_more, consumed};
-    if (e == HPE_INVALID_METHOD && start_.find(' ') == std::string::npos && start_.size() < 32) {
+    if (e == HPE_OK) return {chunks_.empty() ? parse_event::need_more : parse_event::body_chunks, consumed};
+    if (e == HPE_INVALID_METHOD && start_.find(' ') == std::string::npos && start_.size() <= 32) {
         // llhttp stops at the first byte no method it knows has; whether
         // this is an unknown method (501) or garbage (400) shows only at
-        // the end of the token.
+        // the end of the token. Every byte fed is in start_: all are consumed.
         method_pending_ = true;
-        return judge_method({});
+        return {judge_method({}).event, data.size()};
     }
     if (e != HPE_PAUSED) {
         map_llhttp_error(e, start_);
@@ -198,6 +196,39 @@ request_parser::step request_parser::feed(std::string_view data) {
     return {parse_event::message_done, consumed};
 }
 
+// Runs llhttp over `data`: its errno and the bytes it consumed.
+std::pair<int, std::size_t> request_parser::execute(std::string_view data) noexcept {
+    const auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
+    std::size_t consumed = data.size();
+    if (e != HPE_OK) {
+        if (const char* pos = llhttp_get_error_pos(&ll_->parser)) consumed = static_cast<std::size_t>(pos - data.data());
+    }
+    return {e, consumed};
+}
+
+// The head's bytes pass the line scan before llhttp sees them, and llhttp
+// sees at most one byte past max_head: the rule broken first is the one
+// reported, however the bytes were split into reads.
+std::pair<int, std::size_t> request_parser::execute_head(std::string_view data) {
+    keep_start(data);
+    const std::size_t bad = scan_head_bytes(data);
+    const std::size_t room = limits_.max_head - head_bytes_ + 1;
+    const auto [e, consumed] = execute(data.substr(0, std::min(bad, room)));
+    if (!error_status_) {
+        head_bytes_ += consumed;
+        if (head_bytes_ > limits_.max_head) fail(431, "request head too large");
+        else if (e == HPE_OK && consumed == bad) fail(400, scan_error_);
+    }
+    return {e, consumed};
+}
+
+void request_parser::keep_start(std::string_view data) {
+    // The first bytes of the request line (llhttp skips CR and LF before
+    // it), to judge a method llhttp refused.
+    if (start_.empty()) data.remove_prefix(std::min(data.find_first_not_of("\r\n"), data.size()));
+    if (start_.size() < 40) start_.append(data.substr(0, 40 - start_.size()));
+}
+
 void request_parser::reset_message() noexcept {
     head_ = request_head{};
     method_ = url_ = name_ = value_ = {};
@@ -206,21 +237,21 @@ void request_parser::reset_message() noexcept {
     start_.clear();
     method_pending_ = false;
     started_ = head_complete_ = streaming_ = false;
-    last_[0] = last_[1] = '\n';
-    check_next_line_start_ = false;
-    first_line_ = true;
+    scan_ = line_scan{};
+    scan_error_ = {};
     body_view_ = {};
     body_.clear();
     body_size_ = 0;
+    trailer_fields_ = 0;
     chunks_.clear();
     done_pending_ = false;
     paused_ = pause_point::none;
 }
 
 request_parser::step request_parser::judge_method(std::string_view data) {
-    std::size_t take = std::min(data.size(), std::size_t{40});
-    if (!data.empty() && start_.size() < 40) start_.append(data.substr(0, take));
-    bool complete = start_.find(' ') != std::string::npos || start_.size() >= 32;
+    keep_start(data);
+    // A method of up to 32 bytes, then a space (method_is_token).
+    bool complete = start_.find(' ') != std::string::npos || start_.size() > 32;
     bool garbage = std::any_of(start_.begin(), start_.end(), [](char c) {
         return c != ' ' && c != '\r' && c != '\n' && !is_tchar(static_cast<unsigned char>(c));
     });
@@ -228,6 +259,15 @@ request_parser::step request_parser::judge_method(std::string_view data) {
     method_pending_ = false;
     map_llhttp_error(HPE_INVALID_METHOD, start_);
     return {parse_event::error, data.size()};
+}
+
+bool request_parser::owns(std::string_view v) const noexcept {
+    auto inside = [v](std::string_view s) {
+        auto b = reinterpret_cast<std::uintptr_t>(s.data()), p = reinterpret_cast<std::uintptr_t>(v.data());
+        return p >= b && p + v.size() <= b + s.size();
+    };
+    if (inside(body_)) return true;
+    return std::any_of(spill_.begin(), spill_.end(), [&](const std::string& s) { return inside(s); });
 }
 
 void request_parser::next_message() noexcept {

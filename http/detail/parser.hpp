@@ -11,6 +11,13 @@
 // head_done the caller decides about the body (limit, 100-continue,
 // streaming) and calls resume(). Bodies are gathered here up to
 // max_body, or handed out chunk by chunk when stream_body() was asked for.
+// Trailer fields after a chunked body are checked (token names, max_field,
+// max_fields) and dropped: head() stays as it was at head_done.
+// The messages and the error status do not depend on how the bytes were
+// split into reads, with one exception: a head that breaks both a syntax
+// rule and the target or field size limit may get either 400 or 414/431,
+// because llhttp hands a target or field over only at its end or at the
+// end of a read (tests/fuzz/parser_fuzz.cpp checks this).
 // One parser per connection, loop thread only. Tests: tests/http/parser_test.cpp.
 #pragma once
 
@@ -20,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/request.hpp"
@@ -71,6 +79,9 @@ public:
     std::string_view error_reason() const noexcept { return error_reason_; }
     // The whole message was an HTTP/2 connection preface.
     bool saw_h2_preface() const noexcept { return h2_preface_; }
+    // Whether `v` lies in memory this parser owns (a field copied across
+    // buffers, a body gathered from several): for tests and fuzzers.
+    bool owns(std::string_view v) const noexcept;
 
 private:
     struct piece {
@@ -85,7 +96,10 @@ private:
 
     int fail(int status, std::string_view reason) noexcept;
     void append(piece& p, const char* at, std::size_t n);
-    bool scan_head_bytes(std::string_view bytes) noexcept;
+    std::size_t scan_head_bytes(std::string_view bytes) noexcept;
+    void keep_start(std::string_view data);
+    std::pair<int, std::size_t> execute(std::string_view data) noexcept;
+    std::pair<int, std::size_t> execute_head(std::string_view data);
     int finish_field() noexcept;
     int check_head() noexcept;
     int check_host() noexcept;
@@ -109,14 +123,20 @@ private:
     bool head_complete_ = false;
     bool streaming_ = false;
     bool h2_preface_ = false;
-    // Line-ending scan across buffers.
-    char last_[2] = {'\n', '\n'};
-    bool check_next_line_start_ = false;
-    bool first_line_ = true;
+    // The line rules llhttp does not check, applied to the head's bytes
+    // before llhttp sees them, across buffers (parser_rules.cpp).
+    struct line_scan {
+        bool leading = true;         // in the CR/LF llhttp skips before a request line
+        bool done = false;           // the empty line that ends the head was seen
+        bool at_line_start = false;  // the last byte scanned ended a line
+        char prev[2] = {0, 0};       // the last two bytes scanned
+    } scan_;
+    std::string_view scan_error_;
 
     std::string_view body_view_;
     std::string body_;
     std::uint64_t body_size_ = 0;
+    std::size_t trailer_fields_ = 0;
     std::vector<std::string_view> chunks_;
     bool done_pending_ = false;  // message_done to report after body_chunks
     enum class pause_point { none, head, message } paused_ = pause_point::none;

@@ -28,53 +28,53 @@ bool method_is_token(std::string_view data) noexcept {
     for (char c : data.substr(0, sp)) {
         unsigned char u = static_cast<unsigned char>(c);
         bool alpha = (u | 0x20) >= 'a' && (u | 0x20) <= 'z';
-        if (!alpha && !(u >= '0' && u <= '9') && !std::strchr("!#$%&'*+-.^_`|~", u)) return false;
+        // strchr finds the terminating NUL too: a NUL byte is no token char.
+        if (!alpha && !(u >= '0' && u <= '9') && (u == 0 || !std::strchr("!#$%&'*+-.^_`|~", u))) return false;
     }
     return true;
 }
 
 }  // namespace
 
-bool request_parser::scan_head_bytes(std::string_view bytes) noexcept {
+std::size_t request_parser::scan_head_bytes(std::string_view bytes) noexcept {
     // llhttp (8.x) accepts a bare LF after the request line and at the
     // end of the head, and delivers an obs-fold line as more value: both
-    // are refused here (RFC 9112 2.2 and 5.2), scanning only the LFs.
-    const char* begin = bytes.data();
-    const char* p = begin;
-    const char* end = begin + bytes.size();
-    auto byte_before = [&](const char* at, int back) -> char {
-        if (at - back >= begin) return at[-back];
-        return last_[2 - (back - static_cast<int>(at - begin))];
-    };
-    if (check_next_line_start_ && p < end) {
-        check_next_line_start_ = false;
-        if (*p == ' ' || *p == '\t') return fail(400, "obsolete line folding"), false;
+    // are refused (RFC 9112 2.2 and 5.2). Returns where the first such
+    // byte is (npos: none); only the LFs are looked at closely.
+    const char* b = bytes.data();
+    const std::size_t n = bytes.size();
+    std::size_t i = 0;
+    if (scan_.leading) {
+        while (i < n && (b[i] == '\r' || b[i] == '\n')) ++i;
+        if (i == n) return std::string_view::npos;
+        scan_.leading = false;
     }
-    while (p < end) {
-        const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-        if (!lf) break;
-        if (byte_before(lf, 1) != '\r') return fail(400, "bare LF line ending"), false;
-        bool empty_line = byte_before(lf, 2) == '\n';
-        if (empty_line && !first_line_) {
-            check_next_line_start_ = false;
-            break;  // the end of the head: what follows is body
+    while (i < n && !scan_.done) {
+        if (scan_.at_line_start && (b[i] == ' ' || b[i] == '\t')) {
+            scan_error_ = "obsolete line folding";
+            return i;
         }
-        first_line_ = false;
-        if (lf + 1 < end) {
-            if (lf[1] == ' ' || lf[1] == '\t') return fail(400, "obsolete line folding"), false;
-        } else {
-            check_next_line_start_ = true;
+        scan_.at_line_start = false;
+        const char* lf = static_cast<const char*>(std::memchr(b + i, '\n', n - i));
+        if (!lf) {
+            scan_.prev[0] = n - i >= 2 ? b[n - 2] : scan_.prev[1];
+            scan_.prev[1] = b[n - 1];
+            break;
         }
-        p = lf + 1;
+        const std::size_t at = static_cast<std::size_t>(lf - b);
+        const char before = at > i ? b[at - 1] : scan_.prev[1];
+        const char before2 = at > i + 1 ? b[at - 2] : at == i + 1 ? scan_.prev[1] : scan_.prev[0];
+        if (before != '\r') {
+            scan_error_ = "bare LF line ending";
+            return at;
+        }
+        scan_.prev[0] = '\r';
+        scan_.prev[1] = '\n';
+        scan_.done = before2 == '\n';  // an empty line: the end of the head
+        scan_.at_line_start = true;
+        i = at + 1;
     }
-    if (bytes.size() >= 2) {
-        last_[0] = end[-2];
-        last_[1] = end[-1];
-    } else if (bytes.size() == 1) {
-        last_[0] = last_[1];
-        last_[1] = end[-1];
-    }
-    return true;
+    return std::string_view::npos;
 }
 
 int request_parser::check_host() noexcept {
@@ -119,6 +119,11 @@ int request_parser::check_head() noexcept {
     head_.chunked = (p.flags & F_CHUNKED) != 0;
     if (p.flags & F_CONTENT_LENGTH) head_.content_length = p.content_length;
     if (head_.content_length && *head_.content_length > limits_.max_body) return fail(413, "body too large");
+    // CONNECT has no content (RFC 9110 9.3.6): llhttp ends the message at
+    // the head and leaves what follows to the tunnel, whatever the framing
+    // fields say, so a request that has them is malformed.
+    if (head_.method == "CONNECT" && (head_.chunked || head_.content_length.value_or(0) > 0))
+        return fail(400, "CONNECT with content");
     if (auto expect = head_.headers.get("expect"); expect && head_.version_minor == 1) {
         if (!iequals(*expect, "100-continue")) return fail(417, "unsupported expectation");
         head_.expect_continue = true;

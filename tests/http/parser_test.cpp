@@ -221,14 +221,17 @@ TEST(parser, expect_continue_and_streamed_bodies) {
     p.stream_body();
     p.resume();
     std::string part1 = "01234", part2 = "56789";
-    step = p.feed(part1);
-    ASSERT_EQ(step.event, parse_event::need_more);  // chunks are reported with the message end or next feed
     std::string got;
-    // A streamed body reports its pieces before the message ends.
+    // A streamed body reports each read's pieces as they come, the last
+    // ones before the message ends; none is lost.
+    step = p.feed(part1);
+    ASSERT_EQ(step.event, parse_event::body_chunks);
+    EXPECT_EQ(step.consumed, 5u);
+    for (auto c : p.chunks()) got += c;
     step = p.feed(part2);
     ASSERT_EQ(step.event, parse_event::body_chunks);
     for (auto c : p.chunks()) got += c;
-    EXPECT_EQ(got, "56789");
+    EXPECT_EQ(got, "0123456789");
     step = p.feed({});
     EXPECT_EQ(step.event, parse_event::message_done);
 }
@@ -237,4 +240,90 @@ TEST(parser, reason_phrases) {
     EXPECT_EQ(reason_phrase(200), "OK");
     EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
     EXPECT_EQ(reason_phrase(799), "Unknown");
+}
+
+// Found by tests/fuzz/parser_fuzz.cpp: each once depended on how the bytes
+// were split into reads, or broke the feed() contract.
+TEST(parser, unknown_method_split_consumes_every_byte) {
+    request_parser p({});
+    std::string req = "FROB / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (std::size_t i = 0; i < 5; ++i) {
+        auto step = p.feed(std::string_view(req).substr(i, 1));
+        if (i < 4) {
+            ASSERT_EQ(step.event, parse_event::need_more) << i;
+            EXPECT_EQ(step.consumed, 1u) << i;  // need_more: everything fed was consumed
+        } else {
+            ASSERT_EQ(step.event, parse_event::error);
+            EXPECT_EQ(p.error_status(), 501);
+        }
+    }
+}
+
+TEST(parser, method_rules_whatever_the_reads) {
+    EXPECT_EQ(status_of(std::string_view("FRO\0B / HTTP/1.1\r\nHost: a\r\n\r\n", 30)), 400);  // NUL is no tchar
+    EXPECT_EQ(status_of(std::string(32, 'Z') + " / HTTP/1.1\r\nHost: a\r\n\r\n"), 501);
+    EXPECT_EQ(status_of(std::string(33, 'Z') + " / HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("\r\n\r\n\r\nFROB / HTTP/1.1\r\nHost: a\r\n\r\n"), 501);
+}
+
+TEST(parser, line_rules_after_leading_empty_lines) {
+    // llhttp skips CR/LF before a request line; the line rules start after.
+    EXPECT_EQ(status_of("\r\n\r\nGET / HTTP/1.1\nHost: a\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n"), 400);
+    auto r = parse_both("\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.targets, (std::vector<std::string>{"/ok", "/two"}));
+}
+
+TEST(parser, head_limit_counts_the_same_whatever_the_reads) {
+    parser_limits small;
+    small.max_head = 40;
+    const std::string start = "GET / HTTP/1.1\r\nHost: a\r\n";          // 25 bytes
+    EXPECT_EQ(status_of(start + "X: 12345678\r\n\r\n", small), 0);       // 40 bytes
+    EXPECT_EQ(status_of(start + "X: 123456789\r\n\r\n", small), 431);    // 41 bytes
+    // Empty lines before the request line count too, however they arrive.
+    EXPECT_EQ(status_of("\r\n" + start + "X: 12345678\r\n\r\n", small), 431);
+}
+
+TEST(parser, chunk_size_near_two_to_the_64_is_too_large) {
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "1\r\na\r\nffffffffffffffff\r\n"),
+              413);
+}
+
+TEST(parser, streamed_body_has_no_empty_chunks) {
+    request_parser p({});
+    std::string head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+    ASSERT_EQ(p.feed(head).event, parse_event::head_done);
+    p.stream_body();
+    p.resume();
+    EXPECT_EQ(p.feed({}).event, parse_event::need_more);
+    std::string body = "abc";
+    ASSERT_EQ(p.feed(body).event, parse_event::body_chunks);
+    ASSERT_EQ(p.chunks().size(), 1u);
+    EXPECT_EQ(p.chunks()[0], "abc");
+    EXPECT_EQ(p.feed({}).event, parse_event::message_done);
+}
+
+TEST(parser, trailer_fields_are_checked_and_dropped) {
+    auto r = parse_both("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "3\r\nabc\r\n0\r\nHost: evil\r\nContent-Type: text/evil\r\n\r\n");
+    ASSERT_EQ(r.status, 0);
+    EXPECT_EQ(r.bodies, (std::vector<std::string>{"abc"}));
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0], (std::vector<std::pair<std::string, std::string>>{{"Host", "a"}, {"Transfer-Encoding", "chunked"}}));
+    parser_limits two;
+    two.max_fields = 2;
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", two),
+              431);
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA B: 1\r\n\r\n"), 400);
+}
+
+TEST(parser, connect_has_no_content) {
+    EXPECT_EQ(status_of("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 5\r\n\r\nhello"), 400);
+    EXPECT_EQ(status_of("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400);
+    // Content-Length: 0 is no content: the request parses (what follows
+    // it belongs to the tunnel, which llhttp reports as an error here).
+    auto r = parse_both("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(r.methods, (std::vector<std::string>{"CONNECT"}));
 }
