@@ -52,6 +52,7 @@ using handler_fn = std::function<task<void>(request_handler&)>;
 struct handler_target {
     std::function<std::unique_ptr<request_handler>()> make;
     std::array<detail::verb_call, verb_count> verbs{};
+    bool stream_body = false;  // H::stream_request_body: see request_handler::data_received
     bool allows(verb v) const noexcept { return static_cast<bool>(verbs[static_cast<std::size_t>(v)]); }
     std::string allow_header() const;
 };
@@ -108,6 +109,7 @@ private:
         handler_target t;
         t.make = [args...]() -> std::unique_ptr<request_handler> { return std::make_unique<H>(args...); };
         t.verbs = detail::verbs_of<H>();
+        if constexpr (requires { H::stream_request_body; }) t.stream_body = H::stream_request_body;
         return t;
     }
     application& add_route(std::string pattern, std::string name, handler_target target);

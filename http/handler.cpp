@@ -134,6 +134,13 @@ void request_handler::write(const nlohmann::json& value) {
 
 task<result<void>> request_handler::flush() { return ex_->conn().flush(*ex_); }
 
+task<void> request_handler::data_received(std::string_view) { co_return; }
+
+task<result<detached_connection>> request_handler::detach() {
+    if (ex_->headers_sent || ex_->finished) throw std::logic_error("squall: detach() after flush() or finish()");
+    return ex_->conn().detach(*ex_);
+}
+
 void request_handler::finish() {
     if (ex_->finished) throw std::logic_error("squall: finish() called twice");
     ex_->finished = true;

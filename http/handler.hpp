@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "engine/result.hpp"
+#include "engine/stream.hpp"
 #include "engine/task.hpp"
 #include "http/form.hpp"
 #include "http/request.hpp"
@@ -55,6 +56,12 @@ private:
     std::string reason_;
 };
 
+// A connection a handler took over with detach() (an Upgrade).
+struct detached_connection {
+    stream* s = nullptr;   // the connection's stream, valid until the verb returns
+    std::string buffered;  // bytes the client sent after this request, already read
+};
+
 class request_handler {
 public:
     virtual ~request_handler() = default;
@@ -68,6 +75,16 @@ public:
     virtual void on_connection_close() {}
     // Renders the body of an error response; the status is already set.
     virtual void write_error(int status, std::string_view reason);
+    // Streaming request bodies (Tornado's @stream_request_body): a class
+    // that declares `static constexpr bool stream_request_body = true;`
+    // has prepare() run as soon as the head is in, then gets the body here
+    // piece by piece as it arrives (body() stays empty), then the verb.
+    // The next piece is read only when this returns (backpressure), and
+    // `Expect: 100-continue` is answered only after prepare() (a handler
+    // that finishes in prepare() refuses the body). A malformed or too
+    // large body ends the request with the error status (write_error).
+    // The pieces are views valid during the call.
+    virtual task<void> data_received(std::string_view chunk);
 
     // --- the request --------------------------------------------------
     const request_head& request() const noexcept;
@@ -113,6 +130,17 @@ public:
     void clear_cookie(std::string_view name, std::string_view path = "/");
     std::optional<std::string> get_signed_cookie(std::string_view name, int max_age_days = 31) const;
     void set_signed_cookie(std::string_view name, std::string_view value, std::string_view attributes = "Path=/");
+
+    // Takes the connection over (WebSocket and other Upgrades): writes the
+    // response head as it stands (the status, e.g. set_status(101), and
+    // the headers set so far; no body, Content-Length or Connection
+    // field is added) and hands over the stream with any bytes already
+    // read past this request. The server then reads no further requests
+    // on the connection and closes it when the verb returns; until then
+    // the handler talks to the peer through the stream. Throws
+    // std::logic_error after flush() or finish(); an error result when
+    // the head could not be written.
+    task<result<detached_connection>> detach();
 
     // The application this request runs in, and its settings.
     const class application& app() const noexcept;

@@ -82,7 +82,7 @@ task<void> connection::run() {
     }
     // A peer that reset, timed out or stopped reading gets no lingering
     // close: nothing more can reach it, and its resources go now.
-    if (broken_) co_return;
+    if (broken_ || detached_) co_return;
     result<void> flushed = co_await flush_output();
     if (!flushed) co_return;
     // A lingering close (as nginx does): half-close, then discard what the
@@ -161,7 +161,8 @@ task<bool> connection::serve_one(bool first) {
             co_return co_await answer_early(405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
-    if (*ev == parse_event::head_done) {
+    head_leases_ = held_.size();
+    if (*ev == parse_event::head_done && !target.stream_body) {
         bool read = co_await read_body();
         if (!read) co_return false;
     }
@@ -193,10 +194,17 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     if (inflated.head) ex.replace_body(std::move(inflated.body));
     auto handler = target->make();
     co_await run_handler(ex, *handler, *target, v);
-    // An Upgrade nobody took is ignored (RFC 9110 7.8), but llhttp stops
-    // at the end of such a request, taking what follows for the new
-    // protocol: answer, then close rather than misread the next request.
-    if (h.upgrade) close_ = true;
+    if (detached_) {
+        handler->on_finish();
+        co_return false;
+    }
+    // A streamed body the handler stopped reading (it answered early) or
+    // that broke off: the rest cannot be told from a next request.
+    if (!p_.message_complete()) close_ = true;
+    // A CONNECT that got an ordinary answer: the client may already be
+    // sending tunnel bytes. (An Upgrade nobody took is simply ignored,
+    // RFC 9110 7.8: the connection goes on in HTTP/1.1.)
+    if (h.method == "CONNECT") close_ = true;
     queue_response(ex);
     handler->on_finish();
     bool keep = h.keep_alive && !close_ && !ex.closed;
@@ -212,7 +220,7 @@ task<bool> connection::answer_early(int status, std::string_view reason, std::st
     // does one the client holds back for a 100 Continue it will not get.
     const request_head& h = p_.head();
     const bool body_coming = !p_.message_complete() && has_body(h);
-    bool close = !h.keep_alive || h.upgrade;  // CONNECT and Upgrade: see respond()
+    bool close = !h.keep_alive || h.method == "CONNECT";  // see respond()
     if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
         close = true;
     queue_error(status, reason, close, allow);
@@ -235,6 +243,15 @@ void connection::release_input() noexcept {
     buffer_lease last = std::move(held_.back());
     held_.clear();
     held_.push_back(std::move(last));
+}
+
+void connection::release_body_input() noexcept {
+    // While a body streams: the head's leases stay (the handler still
+    // reads the head), and the newest when rest_ lies in it.
+    std::size_t keep = head_leases_ + (rest_.empty() ? 0 : 1);
+    if (held_.size() <= keep) return;
+    if (!rest_.empty()) std::swap(held_[head_leases_], held_.back());
+    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(keep), held_.end());
 }
 
 std::size_t connection::output_size() const noexcept {

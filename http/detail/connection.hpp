@@ -25,6 +25,7 @@
 #include "engine/task.hpp"
 #include "http/detail/parser.hpp"
 #include "http/detail/verbs.hpp"
+#include "http/handler.hpp"
 
 namespace squall::http {
 class application;
@@ -51,6 +52,8 @@ public:
 
     // For the handler: send what the exchange holds now (chunked).
     task<result<void>> flush(exchange& ex);
+    // For the handler: write the head and hand the stream over (Upgrade).
+    task<result<detached_connection>> detach(exchange& ex);
 
 private:
     task<result<parse_event>> pump(bool head);
@@ -59,6 +62,7 @@ private:
     task<bool> respond(const handler_target* target, verb v, std::vector<std::string> args);
     task<bool> answer_early(int status, std::string_view reason, std::string allow);
     task<void> run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v);
+    task<void> stream_body(request_handler& h);
     void queue_response(exchange& ex);
     void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {});
     void write_head(exchange& ex, bool chunked, std::size_t content_length);
@@ -68,6 +72,7 @@ private:
     std::size_t output_size() const noexcept;
     task<result<void>> flush_output();
     void release_input() noexcept;
+    void release_body_input() noexcept;
 
     stream s_;
     const application& app_;
@@ -83,6 +88,8 @@ private:
     std::string spare_;
     bool close_ = false;
     bool broken_ = false;  // a read or write failed: close at once, no lingering
+    bool detached_ = false;  // a handler took the stream over (detach())
+    std::size_t head_leases_ = 0;  // leases the current head lies in
 
     // Output gathered for pipelined requests before it must be written.
     static constexpr std::size_t max_gathered_output = 64 * 1024;

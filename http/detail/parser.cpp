@@ -198,7 +198,14 @@ request_parser::step request_parser::feed(std::string_view data) {
 
 // Runs llhttp over `data`: its errno and the bytes it consumed.
 std::pair<int, std::size_t> request_parser::execute(std::string_view data) noexcept {
-    const auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
+    auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
+    if (e == HPE_PAUSED_UPGRADE && !started_) {
+        // The request before asked for an Upgrade and got an ordinary
+        // answer (RFC 9110 7.8): what follows is HTTP again, not the new
+        // protocol llhttp stopped for.
+        llhttp_resume_after_upgrade(&ll_->parser);
+        e = llhttp_execute(&ll_->parser, data.data(), data.size());
+    }
     std::size_t consumed = data.size();
     if (e != HPE_OK) {
         if (const char* pos = llhttp_get_error_pos(&ll_->parser)) consumed = static_cast<std::size_t>(pos - data.data());
@@ -259,6 +266,33 @@ request_parser::step request_parser::judge_method(std::string_view data) {
     method_pending_ = false;
     map_llhttp_error(HPE_INVALID_METHOD, start_);
     return {parse_event::error, data.size()};
+}
+
+void request_parser::own_head() {
+    std::size_t n = head_.method.size() + head_.target.size();
+    for (const auto& f : head_.headers) n += f.name.size() + f.value.size();
+    std::string& store = spill_.emplace_back();
+    store.reserve(n);  // no reallocation below: the views stay put
+    auto keep = [&store](std::string_view v) {
+        std::size_t at = store.size();
+        store.append(v);
+        return std::string_view(store.data() + at, v.size());
+    };
+    const std::string_view old_target = head_.target;
+    head_.method = keep(head_.method);
+    head_.target = keep(old_target);
+    auto rebase = [&](std::string_view part) {
+        if (part.empty()) return std::string_view();
+        return head_.target.substr(static_cast<std::size_t>(part.data() - old_target.data()), part.size());
+    };
+    head_.path = rebase(head_.path);
+    head_.query = rebase(head_.query);
+    std::vector<header_field> fields(head_.headers.begin(), head_.headers.end());
+    head_.headers.clear();
+    for (const auto& f : fields) {
+        std::string_view name = keep(f.name);
+        head_.headers.add(name, keep(f.value));
+    }
 }
 
 bool request_parser::owns(std::string_view v) const noexcept {

@@ -79,6 +79,10 @@ public:
     std::string_view error_reason() const noexcept { return error_reason_; }
     // The whole message was an HTTP/2 connection preface.
     bool saw_h2_preface() const noexcept { return h2_preface_; }
+    // Copies the head's views (method, target, fields) into memory this
+    // parser owns, so that the receive buffers can go back to the ring
+    // while the head stays in use (a connection taken over by detach()).
+    void own_head();
     // Whether `v` lies in memory this parser owns (a field copied across
     // buffers, a body gathered from several): for tests and fuzzers.
     bool owns(std::string_view v) const noexcept;

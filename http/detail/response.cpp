@@ -37,7 +37,8 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         h.initialize();
         h.set_default_headers();
         co_await h.prepare();
-        if (!ex.finished) co_await target.verbs[static_cast<std::size_t>(v)](h, ex.args());
+        if (!ex.finished && target.stream_body && !p_.message_complete()) co_await stream_body(h);
+        if (!ex.finished && !ex.closed) co_await target.verbs[static_cast<std::size_t>(v)](h, ex.args());
         if (!ex.finished) h.finish();
     } catch (const http_error& e) {
         failed = e.status();
@@ -49,7 +50,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         spdlog::error("squall: {} {}: unknown exception", ex.head().method, ex.head().target);
         failed = 500;
     }
-    if (!failed) co_return;
+    if (!failed || detached_) co_return;
     if (ex.headers_sent) {
         close_ = true;  // too late for an error page: cut the response short
         ex.closed = true;
@@ -64,6 +65,49 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         ex.body_out = error_page(500, {});
         ex.finished = true;
     }
+}
+
+task<void> connection::stream_body(request_handler& h) {
+    exchange& ex = *h.ex_;
+    if (p_.head().expect_continue) append("HTTP/1.1 100 Continue\r\n\r\n");
+    p_.stream_body();
+    p_.resume();
+    for (;;) {
+        auto ev = co_await pump(false);
+        if (!ev) {
+            // Reset or timed out mid-body: nobody is left to answer.
+            ex.closed = true;
+            close_ = true;
+            h.on_connection_close();
+            co_return;
+        }
+        if (*ev == parse_event::error) {
+            close_ = true;
+            throw http_error(p_.error_status(), std::string(p_.error_reason()));
+        }
+        for (std::string_view chunk : p_.chunks()) {
+            co_await h.data_received(chunk);
+            if (ex.finished) co_return;  // answered early: the rest is not read
+        }
+        release_body_input();
+        if (p_.message_complete()) co_return;
+    }
+}
+
+task<result<detached_connection>> connection::detach(exchange& ex) {
+    detached_ = true;
+    write_head(ex, false, 0);
+    ex.headers_sent = true;
+    ex.finished = true;
+    result<void> w = co_await flush_output();
+    if (!w) co_return w.error();
+    // The head moves out of the receive buffers, which go back to the
+    // ring: a long-lived upgraded connection must not hold them.
+    detached_connection out{&s_, std::string(rest_)};
+    p_.own_head();
+    rest_ = {};
+    held_.clear();
+    co_return out;
 }
 
 std::string error_page(int status, std::string_view reason) {
@@ -98,8 +142,13 @@ void connection::write_head(exchange& ex, bool chunked, std::size_t content_leng
             out += "\r\n";
         }
     }
-    if (!h.keep_alive || close_) out += "Connection: close\r\n";
-    else if (h.version_minor == 0) out += "Connection: keep-alive\r\n";
+    if (detached_) {
+        // The handler names the protocol (Connection: Upgrade).
+    } else if (!h.keep_alive || close_) {
+        out += "Connection: close\r\n";
+    } else if (h.version_minor == 0) {
+        out += "Connection: keep-alive\r\n";
+    }
     for (const auto& [name, value] : ex.headers) {
         out += name;
         out += ": ";

@@ -335,6 +335,8 @@ public:
         }
     }
     const std::string& unexpected() const noexcept { return buf_; }
+    // Hands over (and forgets) bytes read past the last response.
+    std::string take_unexpected() { return std::exchange(buf_, std::string()); }
 
     // True when nothing arrives (and the connection stays open) for `d`.
     bool quiet_for(std::chrono::milliseconds d) {

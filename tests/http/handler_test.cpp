@@ -1,0 +1,313 @@
+// The handler API's connection-level parts, end to end over raw loopback
+// sockets: detach() for Upgrades (what ws/ builds on), an Upgrade nobody
+// takes, and streamed request bodies (stream_request_body /
+// data_received) with 100-continue, backpressure and errors.
+// The rest of the handler API is exercised by the examples' tests
+// (tests/examples/) and tests/http/bad_input_test.cpp.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+#include "http/application.hpp"
+#include "loopback_server.hpp"
+
+using namespace squall;
+using namespace squall::http;
+using namespace squall::http::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Takes the connection over after a 101 and echoes bytes until EOF,
+// prefixed with a field of the request read after detach() (the head
+// must outlive the receive buffers it came in).
+class echo_upgrade : public request_handler {
+public:
+    task<void> get() {
+        auto proto = request().headers.get("upgrade");
+        if (!proto || !iequals(*proto, "echo")) {
+            send_error(400);
+            co_return;
+        }
+        set_status(101);
+        set_header("Upgrade", "echo");
+        set_header("Connection", "Upgrade");
+        auto taken = co_await detach();
+        if (!taken) co_return;
+        stream& s = *taken->s;
+        std::string hello = "name=" + std::string(request().headers.get("x-name").value_or("-")) + ";";
+        hello += taken->buffered;
+        auto w = co_await s.write(hello);
+        if (!w) co_return;
+        for (;;) {
+            auto chunk = co_await s.read_some();
+            if (!chunk) co_return;
+            auto bytes = chunk->bytes();
+            auto sent = co_await s.write(bytes);
+            if (!sent) co_return;
+        }
+    }
+};
+
+task<void> hello(request_handler& h) {
+    h.write("hello");
+    co_return;
+}
+
+// A streamed body: each piece is counted and acknowledged with a flushed
+// chunk, so the client sees that the handler got the first piece before
+// it sent the second. X-Deny makes prepare() refuse the body.
+class upload : public request_handler {
+public:
+    static constexpr bool stream_request_body = true;
+
+    task<void> prepare() override {
+        if (request().headers.get("x-deny")) send_error(403);
+        co_return;
+    }
+    task<void> data_received(std::string_view chunk) override {
+        bytes_ += chunk.size();
+        ++pieces_;
+        if (request().headers.get("x-ack")) {
+            write("got " + std::to_string(bytes_) + "\n");
+            auto f = co_await flush();
+            (void)f;
+        }
+    }
+    task<void> post() {
+        write("total " + std::to_string(bytes_) + " body " + std::to_string(body().size()));
+        co_return;
+    }
+    void write_error(int status, std::string_view) override { finish("custom " + std::to_string(status)); }
+
+private:
+    std::uint64_t bytes_ = 0;
+    std::uint64_t pieces_ = 0;
+};
+
+std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
+    app_settings s;
+    s.access_log = false;
+    s.max_body = max_body;
+    auto app = std::make_unique<application>(std::move(s));
+    app->add<echo_upgrade>("/echo");
+    app->get("/hello", hello);
+    app->add<upload>("/upload");
+    return std::make_unique<loopback_server>(std::move(app));
+}
+
+// Reads until `want` bytes arrived (or the connection ended).
+std::string read_exactly(raw_client& c, std::size_t want) {
+    std::string got;
+    char buf[4096];
+    while (got.size() < want) {
+        ssize_t n = ::recv(c.fd(), buf, std::min(sizeof buf, want - got.size()), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+}
+
+TEST(detach, upgraded_connection_carries_bytes_both_ways) {
+    auto server = start();
+    raw_client c(server->port());
+    // The first bytes of the new protocol come in the same write as the
+    // request: they must reach the handler, not the HTTP parser.
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
+                       "X-Name: ann\r\n\r\nearly"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 101 Switching Protocols");
+    EXPECT_EQ(r->field("upgrade").value_or(""), "echo");
+    EXPECT_EQ(r->field("connection").value_or(""), "Upgrade");
+    EXPECT_FALSE(r->field("content-length"));
+    EXPECT_FALSE(r->field("transfer-encoding"));
+    // read_response took a 1xx as interim and left the rest unread.
+    std::string first = c.take_unexpected();
+    first += read_exactly(c, 14 - first.size());
+    EXPECT_EQ(first, "name=ann;early");
+    ASSERT_TRUE(c.send("GET / HTTP/1.1\r\n\r\n"));  // not HTTP any more: echoed
+    EXPECT_EQ(read_exactly(c, 18), "GET / HTTP/1.1\r\n\r\n");
+    c.shutdown_write();
+    EXPECT_TRUE(c.eof_next());
+    // The connection is gone and it holds no receive buffer.
+    auto st = server->wait_idle();
+    EXPECT_EQ(st.connections, 0u);
+    EXPECT_EQ(st.buffers_in_use, 0u);
+}
+
+TEST(detach, long_lived_upgrade_holds_no_receive_buffer) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    std::string first = c.take_unexpected();
+    first += read_exactly(c, 7 - first.size());
+    EXPECT_EQ(first, "name=-;");
+    // Upgraded and idle: the head's buffers went back to the ring.
+    auto st = server->wait_until([](const server_stats& s) { return s.buffers_in_use == 0; });
+    EXPECT_EQ(st.connections, 1u);
+    EXPECT_EQ(st.buffers_in_use, 0u);
+}
+
+TEST(detach, refused_upgrade_is_an_ordinary_response) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n"
+                       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 400 Bad Request");
+    auto next = c.read_response();
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->body, "hello");
+}
+
+// RFC 9110 7.8: a server may ignore Upgrade; the connection then goes on
+// in HTTP/1.1, pipelined requests included.
+TEST(upgrade, ignored_upgrade_keeps_the_connection) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    for (int i = 0; i < 2; ++i) {
+        auto r = c.read_response();
+        ASSERT_TRUE(r) << i;
+        EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+        EXPECT_FALSE(r->closes());
+        EXPECT_EQ(r->body, "hello");
+    }
+    ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello");
+}
+
+TEST(upgrade, connect_is_answered_then_closed) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->closes());
+    EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(stream_body, pieces_reach_the_handler_as_they_arrive) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Ack: 1\r\nContent-Length: 300\r\n\r\n"));
+    std::uint64_t sent = 0;
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(c.send(std::string(100, 'a')));
+        sent += 100;
+        // The acknowledgement comes before the next piece is sent: the
+        // handler saw this piece while the body was still incomplete.
+        std::string ack, want = "got " + std::to_string(sent) + "\n";
+        while (ack.find(want) == std::string::npos) {
+            std::string more = read_exactly(c, 1);
+            ASSERT_FALSE(more.empty()) << ack;
+            ack += more;
+        }
+        if (i == 0) {
+            EXPECT_NE(ack.find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+            EXPECT_NE(ack.find("Transfer-Encoding: chunked"), std::string::npos);
+        }
+    }
+    // The last chunk ("total 300 body 0") and the terminating chunk.
+    std::string rest;
+    while (rest.find("0\r\n\r\n") == std::string::npos || rest.find("total") == std::string::npos) {
+        std::string more = read_exactly(c, 1);
+        ASSERT_FALSE(more.empty()) << rest;
+        rest += more;
+    }
+    EXPECT_NE(rest.find("total 300 body 0"), std::string::npos) << rest;
+    ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));  // still keep-alive
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello");
+}
+
+TEST(stream_body, continue_is_sent_after_prepare_accepts) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+    auto interim = c.read_response();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status_line, "HTTP/1.1 100 Continue");
+    ASSERT_TRUE(c.send("hello"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "total 5 body 0");
+}
+
+TEST(stream_body, prepare_refusal_sends_no_continue) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 500000\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 403 Forbidden");
+    EXPECT_EQ(r->body, "custom 403");
+    EXPECT_TRUE(r->closes());  // the unread body cannot be told from a request
+    EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(stream_body, malformed_chunk_reaches_write_error) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(r->body, "custom 400");
+    EXPECT_TRUE(r->closes());
+    EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(stream_body, over_the_body_limit_is_413) {
+    auto server = start(1000);
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3e8\r\n" + std::string(1000, 'x') + "\r\n1\r\ny\r\n0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 413 Content Too Large");
+    EXPECT_EQ(r->body, "custom 413");
+}
+
+// More body than the whole receive ring holds (4096 x 4 KiB): it goes
+// through only if each piece's buffer returns to the ring once handled.
+TEST(stream_body, body_larger_than_the_ring_streams_through) {
+    constexpr std::size_t size = 24u << 20;
+    auto server = start(64u << 20);
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n"));
+    std::string block(1 << 20, 'z');
+    for (std::size_t sent = 0; sent < size; sent += block.size()) ASSERT_TRUE(c.send(block));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "total " + std::to_string(size) + " body 0");
+    auto st = server->wait_until([](const server_stats& s) { return s.buffers_in_use <= 1; });
+    EXPECT_LE(st.buffers_in_use, 1u);
+}
+
+TEST(stream_body, client_vanishing_mid_body_frees_everything) {
+    auto server = start();
+    {
+        raw_client c(server->port());
+        ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'q')));
+        std::this_thread::sleep_for(20ms);
+        c.reset();
+    }
+    auto st = server->wait_idle();
+    EXPECT_EQ(st.connections, 0u);
+    EXPECT_EQ(st.buffers_in_use, 0u);
+}
+
+}  // namespace
