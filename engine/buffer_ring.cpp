@@ -112,12 +112,14 @@ buffer_lease& buffer_lease::operator=(buffer_lease&& o) noexcept {
         ring_ = std::exchange(o.ring_, nullptr);
         bid_ = o.bid_;
         data_ = std::exchange(o.data_, {});
+        owned_ = std::exchange(o.owned_, nullptr);
     }
     return *this;
 }
 
 void buffer_lease::reset() noexcept {
     if (ring_) std::exchange(ring_, nullptr)->give_back(bid_);
+    else if (owned_) delete[] std::exchange(owned_, nullptr);
     data_ = {};
 }
 

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -83,8 +84,15 @@ public:
     // A chunk of memory owned elsewhere (the stream's own buffer when the
     // ring is switched off): valid until the stream's next read.
     explicit buffer_lease(std::span<std::byte> borrowed) noexcept : data_(borrowed) {}
+    // A chunk of heap memory the lease owns, freed on drop (a TLS stream's
+    // decrypted bytes, which outlive the reads that produced them).
+    buffer_lease(std::unique_ptr<std::byte[]> owned, std::size_t size) noexcept
+        : data_(owned.get(), size), owned_(owned.release()) {}
     buffer_lease(buffer_lease&& o) noexcept
-        : ring_(std::exchange(o.ring_, nullptr)), bid_(o.bid_), data_(std::exchange(o.data_, {})) {}
+        : ring_(std::exchange(o.ring_, nullptr)),
+          bid_(o.bid_),
+          data_(std::exchange(o.data_, {})),
+          owned_(std::exchange(o.owned_, nullptr)) {}
     buffer_lease& operator=(buffer_lease&& o) noexcept;
     buffer_lease(const buffer_lease&) = delete;
     buffer_lease& operator=(const buffer_lease&) = delete;
@@ -101,6 +109,7 @@ private:
     buffer_ring* ring_ = nullptr;
     std::uint16_t bid_ = 0;
     std::span<std::byte> data_;
+    std::byte* owned_ = nullptr;  // heap memory to free on drop, if any
 };
 
 }  // namespace squall

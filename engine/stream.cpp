@@ -11,15 +11,28 @@
 #include <climits>
 
 #include "engine/detail/send_zc.hpp"
+#include "engine/detail/tls_session.hpp"
 #include "engine/op.hpp"
+#include "engine/tls.hpp"
 
 namespace squall {
+
+// A send of TLS output no writer carries (see tls_kick_send).
+struct stream::tls_send_op {
+    stream* owner;  // null once the stream is gone: the op frees itself
+    std::string bytes;
+    std::size_t off = 0;
+};
 
 stream::stream(unique_fd fd, stream_options opts)
     : loop_(loop::current()), fd_(std::move(fd)), opts_(opts) {
     if (!opts_.buffer_ring) opts_.multishot_recv = false;
     if (opts_.max_pending_buffers == 0) opts_.max_pending_buffers = 1;
     if (opts_.buffer_ring) ring_ = &loop_->buffers();
+    if (opts_.tls) {
+        tls_ = std::make_unique<detail::tls_session>(*opts_.tls);
+        if (tls_->is_server()) arm_handshake_deadline();
+    }
 }
 
 stream::~stream() { close(); }
@@ -32,8 +45,24 @@ void stream::close() noexcept {
     if (starved_) ring_->cancel_wait(starve_wait_);
     starved_ = false;
     drop_pending();
+    if (tls_) {
+        hs_timer_.cancel();
+        tls_->fail(errc::closed);  // its ciphertext leases go back too
+        if (tls_send_) {
+            // The send frees its bytes at its completion; writers waiting
+            // behind it get their turn (and errc::closed).
+            tls_send_->owner = nullptr;
+            if (!loop_->closing()) loop_->cancel_op(tls_send_ud_);
+            tls_send_ = nullptr;
+            if (fd_) {
+                fd_.reset();
+                end_write_turn();
+            }
+        }
+    }
     fd_.reset();
     readers_.wake_all();  // they see errc::closed
+    handshakers_.wake_all();
 }
 
 void stream::drop_pending() noexcept {
@@ -92,7 +121,7 @@ void stream::maybe_rearm() {
     if (opts_.multishot_recv) {
         // Armed ahead of the reader, up to the cap on unread chunks.
         if (pending_.size() < opts_.max_pending_buffers) arm_recv();
-    } else if (pending_.empty() && !readers_.empty()) {
+    } else if (pending_.empty() && (!readers_.empty() || !handshakers_.empty())) {
         // One-shot: only for a waiting reader, and (without the ring) only
         // once the previous chunk of the shared buffer was taken.
         arm_recv();
@@ -147,10 +176,12 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         ++pauses_;
         loop_->cancel_op(recv_ud_);
     }
-    if (readable(true)) readers_.wake_one();
+    if (tls_) tls_pump();
+    else if (readable(true)) readers_.wake_one();
 }
 
 result<buffer_lease> stream::take_chunk(bool raw) {
+    if (tls_) return tls_take_chunk(raw);
     if (!raw && has_spill()) {
         auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
         spill_pos_ = spill_.size();
@@ -227,7 +258,10 @@ private:
 
 void stream::end_write_turn() noexcept {
     // Hand the turn straight to the oldest waiting writer, if any.
-    if (!writers_.wake_one()) writing_ = false;
+    if (!writers_.wake_one()) {
+        writing_ = false;
+        if (tls_) tls_kick_send();  // what the reading side made since
+    }
 }
 
 namespace {
@@ -249,6 +283,10 @@ task<result<void>> stream::send_all(std::span<const std::byte> bytes, clock::tim
 }
 
 task<result<void>> stream::write(std::span<const std::byte> bytes) {
+    if (tls_) {
+        iovec one{const_cast<std::byte*>(bytes.data()), bytes.size()};
+        co_return co_await tls_write(&one, 1);
+    }
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
@@ -265,6 +303,7 @@ task<result<void>> stream::write(std::span<const std::byte> bytes) {
 }
 
 task<result<void>> stream::writev(std::vector<iovec> parts) {
+    if (tls_) co_return co_await tls_write(parts.data(), parts.size());
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
@@ -322,6 +361,10 @@ task<result<void>> stream::write_owned(owned_bytes bytes) {
             else return std::as_bytes(std::span(b));
         },
         bytes);
+    if (tls_) {
+        iovec one{const_cast<std::byte*>(view.data()), view.size()};
+        co_return co_await tls_write(&one, 1);
+    }
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
@@ -335,6 +378,11 @@ task<result<void>> stream::shutdown_write() {
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     if (!fd_) co_return errc::closed;
+    if (tls_) {
+        tls_->close_notify();
+        result<void> sent = co_await tls_send(write_deadline());
+        if (!sent) co_return sent;
+    }
     auto r = co_await squall::shutdown(fd_.get(), SHUT_WR);
     if (!r) co_return r.error();
     co_return result<void>{};
@@ -355,5 +403,205 @@ task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared
     }
     co_return result<void>{};
 }
+
+}  // namespace squall
+
+// TLS hooks: the ciphertext arrives in pending_ as plain bytes would, is
+// fed to the session (tls_pump), and readers take plaintext from it.
+namespace squall {
+
+bool stream::tls_readable(bool raw) const noexcept {
+    const auto& t = *tls_;
+    return t.has_plain() || (!raw && has_spill()) || t.failed() ||
+           t.status() == detail::tls_session::state::peer_closed || (pending_.empty() && (eof_ || recv_error_)) ||
+           !fd_;
+}
+
+// The handshake deadline is a timer of its own, not a deadline on the
+// first read: a client that finishes its handshake in time may then wait
+// (a browser's preconnect) as long as the reader allows.
+void stream::arm_handshake_deadline() {
+    clock::time_point at = tls_->handshake_deadline();
+    if (at == clock::time_point::max()) return;
+    hs_timer_ = loop_->call_at(at, [this] {
+        if (tls_->established() || tls_->failed()) return;
+        tls_->fail(errc::timed_out);
+        drop_pending();
+        readers_.wake_all();
+        handshakers_.wake_all();
+    });
+}
+
+void stream::tls_pump() noexcept {
+    auto& t = *tls_;
+    const bool was_established = t.established();
+    try {
+        // Decrypt no further ahead of the reader than the cap on unread
+        // chunks; what is left waits in pending_, which then pauses the
+        // receive as for a plain stream.
+        while (!pending_.empty() && t.plain_chunks() < opts_.max_pending_buffers &&
+               (t.status() == detail::tls_session::state::handshaking || t.status() == detail::tls_session::state::open)) {
+            chunk c = pending_.front();
+            pending_.pop_front();
+            if (c.from_ring) t.feed(buffer_lease(ring_, c.bid, c.data));
+            else t.feed(buffer_lease(c.data));
+            t.advance();
+        }
+    } catch (...) {
+        t.fail(std::make_error_code(std::errc::not_enough_memory));
+    }
+    if (t.failed() || t.status() == detail::tls_session::state::peer_closed) drop_pending();
+    maybe_rearm();
+    if (t.has_output()) tls_kick_send();
+    if (!was_established && t.established()) hs_timer_.cancel();
+    if (t.failed() || (!was_established && t.established()) || (pending_.empty() && (eof_ || recv_error_)))
+        handshakers_.wake_all();
+    if (tls_readable(true)) readers_.wake_one();
+}
+
+result<buffer_lease> stream::tls_take_chunk(bool raw) {
+    if (!raw && has_spill()) {
+        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
+        spill_pos_ = spill_.size();
+        return buffer_lease(rest);
+    }
+    auto& t = *tls_;
+    if (t.has_plain()) {
+        buffer_lease l = t.take_plain();
+        if (!pending_.empty()) tls_pump();
+        else maybe_rearm();
+        return l;
+    }
+    if (!fd_) return errc::closed;
+    if (t.failed()) return t.error();
+    if (recv_error_) return recv_error_;
+    if (eof_ || t.status() == detail::tls_session::state::peer_closed) return errc::eof;
+    return errc::closed;
+}
+
+namespace {
+void submit_send(loop* l, int fd, const std::string& bytes, std::size_t off, void* op, cqe_fn fn,
+                 std::uint64_t& ud) {
+    io_uring_sqe* s = l->sqe();
+    io_uring_prep_send(s, fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    ud = l->start_op(op, fn);
+    io_uring_sqe_set_data64(s, ud);
+}
+}  // namespace
+
+// Output the reading side made (handshake messages, alerts, answers to a
+// key update) goes out on its own when no writer holds the turn; it then
+// holds the turn itself, so records leave in the order wolfSSL made them.
+void stream::tls_kick_send() noexcept {
+    if (writing_ || tls_send_ || !fd_ || !tls_->has_output() || loop_->closing()) return;
+    try {
+        auto* op = new tls_send_op{this, tls_->take_output()};
+        writing_ = true;
+        tls_send_ = op;
+        submit_send(loop_, fd_.get(), op->bytes, 0, op, &stream::on_tls_send, tls_send_ud_);
+    } catch (...) {
+        tls_->fail(std::make_error_code(std::errc::not_enough_memory));
+        readers_.wake_all();
+        handshakers_.wake_all();
+    }
+}
+
+void stream::on_tls_send(void* ctx, int res, unsigned /*flags*/) noexcept {
+    auto* op = static_cast<tls_send_op*>(ctx);
+    stream* s = op->owner;
+    if (!s) {
+        delete op;
+        return;
+    }
+    if (res > 0) {
+        op->off += static_cast<std::size_t>(res);
+        if (op->off < op->bytes.size() && s->fd_ && !s->loop_->closing()) {
+            submit_send(s->loop_, s->fd_.get(), op->bytes, op->off, op, &stream::on_tls_send, s->tls_send_ud_);
+            return;
+        }
+    }
+    s->tls_send_ = nullptr;
+    delete op;
+    if (res <= 0) {
+        s->tls_->fail(res < 0 ? from_errno(res) : std::make_error_code(std::errc::broken_pipe));
+        s->readers_.wake_all();
+        s->handshakers_.wake_all();
+    }
+    s->end_write_turn();
+}
+
+task<result<void>> stream::tls_send(clock::time_point deadline) {
+    std::string out;
+    while (tls_->has_output()) {
+        tls_->take_output(out);
+        auto bytes = std::as_bytes(std::span(out));
+        while (!bytes.empty()) {
+            if (!fd_) co_return errc::closed;
+            auto r = co_await send(fd_.get(), bytes).until(deadline);
+            if (!r) co_return r.error();
+            bytes = bytes.subspan(static_cast<std::size_t>(*r));
+        }
+    }
+    tls_->recycle(std::move(out));  // its capacity serves the next write
+    co_return result<void>{};
+}
+
+// `parts` lives in the calling write's frame, which awaits this.
+task<result<void>> stream::tls_write(const iovec* parts, std::size_t n) {
+    if (!tls_->established()) {
+        result<void> hs = co_await handshake();
+        if (!hs) co_return hs;
+    }
+    result<void> turn = co_await write_turn(this);
+    if (!turn) co_return turn;
+    turn_guard g{this, &stream::end_write_turn};
+    if (!fd_) co_return errc::closed;
+    if (auto ec = tls_->encrypt(parts, n)) co_return ec;
+    co_return co_await tls_send(write_deadline());
+}
+
+// Parks a handshake until the session moves on.
+class stream::tls_wait {
+public:
+    explicit tls_wait(stream* s) noexcept : s_(s) {}
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        if (!w_.park(h, token_of(h), std::nullopt, &s_->handshakers_)) return false;
+        s_->maybe_rearm();
+        return true;
+    }
+    result<void> await_resume() noexcept {
+        if (w_.state() == detail::waiter::outcome::waiting) return errc::canceled;  // never parked
+        return w_.status();
+    }
+
+private:
+    stream* s_;
+    detail::waiter w_;
+};
+
+task<result<void>> stream::handshake(std::string host) {
+    if (!tls_) co_return result<void>{};
+    if (tls_->status() == detail::tls_session::state::idle) {
+        tls_->start_client(host, opts_.tls->handshake_timeout());
+        arm_handshake_deadline();
+        tls_pump();
+    }
+    for (;;) {
+        if (tls_->established()) co_return result<void>{};
+        if (!fd_) co_return errc::closed;
+        if (tls_->failed()) co_return tls_->error();
+        if (pending_.empty() && recv_error_) co_return recv_error_;
+        if (pending_.empty() && eof_) co_return errc::eof;
+        result<void> w = co_await tls_wait(this);
+        if (!w) co_return w;
+    }
+}
+
+std::string stream::tls_alpn() const { return tls_ ? tls_->alpn() : std::string(); }
+std::string stream::tls_version() const { return tls_ ? tls_->version() : std::string(); }
+std::string stream::tls_cipher() const { return tls_ ? tls_->cipher() : std::string(); }
+bool stream::tls_resumed() const { return tls_ && tls_->resumed(); }
 
 }  // namespace squall

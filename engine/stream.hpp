@@ -23,10 +23,21 @@
 // order. Reads and writes each take a deadline (errc::timed_out) and honour
 // the task's cancel token (errc::canceled); end of stream is errc::eof.
 //
+// TLS: with stream_options::tls set (engine/tls.hpp) the same stream
+// speaks TLS. The ring carries ciphertext as above; wolfSSL decrypts it
+// from memory into plaintext chunks the reader owns (heap leases), and
+// writes are encrypted into one buffer sent as usual. The reader's view
+// (read_some and the rest, write, writev, shutdown_write) is unchanged. A
+// server stream handshakes as the client's bytes arrive and must finish
+// within the context's handshake timeout (else reads and writes fail with
+// errc::timed_out); a client calls handshake(host) first. TLS failures are tls_category() errors. A plain
+// stream pays one pointer test per read and write for this.
+//
 // Ownership and threads: a stream owns its fd, belongs to the loop that
 // created it and must be destroyed before that loop; it is not movable
 // (the kernel's completions point at it). One reader at a time.
-// Tests: tests/engine/stream_test.cpp, tests/engine/echo_stress_test.cpp.
+// Tests: tests/engine/stream_test.cpp, tests/engine/echo_stress_test.cpp,
+// tests/engine/tls_test.cpp.
 #pragma once
 
 #include <sys/uio.h>
@@ -52,6 +63,11 @@
 
 namespace squall {
 
+class tls_context;
+namespace detail {
+class tls_session;
+}
+
 struct stream_options {
     bool buffer_ring = true;     // receive into the loop's provided buffer ring
     bool multishot_recv = true;  // keep one multishot recv armed (needs buffer_ring)
@@ -69,6 +85,8 @@ struct stream_options {
     std::size_t plain_buffer_size = 16 * 1024;  // when buffer_ring is off
     clock::duration read_timeout = clock::duration::zero();   // zero: none
     clock::duration write_timeout = clock::duration::zero();  // zero: none
+    // TLS over this stream (engine/tls.hpp): a server or client context.
+    std::shared_ptr<tls_context> tls = nullptr;
 };
 
 // Bytes a write may own: moved in, released after the kernel is done.
@@ -96,8 +114,21 @@ public:
     // Takes the bytes; SEND_ZC at or above zc_threshold (see above).
     task<result<void>> write_owned(owned_bytes bytes);
 
-    // Sends FIN after queued writes (half-close); reads go on.
+    // Sends FIN after queued writes (half-close); reads go on. With TLS a
+    // close_notify goes first.
     task<result<void>> shutdown_write();
+
+    // TLS: runs the handshake to the end (a no-op for plain streams and
+    // for a finished handshake). A client passes the server's host name,
+    // sent as SNI and checked against the certificate.
+    task<result<void>> handshake(std::string host = {});
+    bool is_tls() const noexcept { return tls_ != nullptr; }
+    // The negotiated ALPN protocol, TLS version, cipher suite, and whether
+    // the session was resumed (empty / false for plain streams).
+    std::string tls_alpn() const;
+    std::string tls_version() const;
+    std::string tls_cipher() const;
+    bool tls_resumed() const;
     // Stops receiving and closes the fd now; later reads give errc::closed.
     void close() noexcept;
 
@@ -125,8 +156,20 @@ private:
     void maybe_rearm();
     bool has_spill() const noexcept { return spill_pos_ < spill_.size(); }
     bool readable(bool raw) const noexcept {
+        if (tls_) return tls_readable(raw);
         return !pending_.empty() || (!raw && has_spill()) || eof_ || recv_error_ || !fd_;
     }
+    // TLS hooks (stream.cpp).
+    struct tls_send_op;
+    bool tls_readable(bool raw) const noexcept;
+    void tls_pump() noexcept;
+    void tls_kick_send() noexcept;
+    static void on_tls_send(void* ctx, int res, unsigned flags) noexcept;
+    void arm_handshake_deadline();
+    result<buffer_lease> tls_take_chunk(bool raw);
+    task<result<void>> tls_send(clock::time_point deadline);
+    task<result<void>> tls_write(const iovec* parts, std::size_t n);
+    class tls_wait;
     result<buffer_lease> take_chunk(bool raw);
     void drop_pending() noexcept;
     std::optional<clock::time_point> read_deadline() const noexcept;
@@ -161,6 +204,12 @@ private:
 
     std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
     signed char zc_peer_ = -1;  // zero copy worth it for this peer: 1, 0, or not looked up yet
+
+    std::unique_ptr<detail::tls_session> tls_;
+    tls_send_op* tls_send_ = nullptr;  // a send of handshake output no writer carries
+    detail::waiter_list handshakers_;  // tasks in handshake()
+    timer_handle hs_timer_;            // the TLS handshake deadline
+    std::uint64_t tls_send_ud_ = 0;
 };
 
 // Waits for a chunk. `raw` reads skip bytes gathered by read_until (used

@@ -1,0 +1,376 @@
+// TLS streams (engine/tls.hpp): our server and client against each other
+// over loopback, the client's certificate checks, the server against bad
+// input, SNI and reload. Real peers (curl, Python's ssl, openssl s_client)
+// are in tests/tls/. Certificates are made fresh per run by
+// tests/tls/make_certs.sh.
+#include "engine/tls.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "engine/stream.hpp"
+#include "engine/time.hpp"
+#include "engine/when.hpp"
+#include "tcp_pair.hpp"
+
+using namespace squall;
+using namespace std::chrono_literals;
+using squall::testing::send_all;
+using squall::testing::tcp_pair;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The certificates, made once for the whole program.
+const fs::path& certs() {
+    static const fs::path dir = [] {
+        fs::path d = fs::temp_directory_path() / ("squall-tls-test-" + std::to_string(::getpid()));
+        std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
+        std::atexit([] { std::error_code ec; fs::remove_all(certs(), ec); });
+        return d;
+    }();
+    return dir;
+}
+
+std::string cert(const char* name) { return (certs() / name).string(); }
+
+std::shared_ptr<tls_context> server_ctx(const char* name = "server", clock::duration hs = 10s) {
+    tls_server_options o;
+    o.certificate = {cert((std::string(name) + ".pem").c_str()), cert((std::string(name) + ".key").c_str()), ""};
+    o.handshake_timeout = hs;
+    return tls_context::server(o);
+}
+
+std::shared_ptr<tls_context> client_ctx(std::vector<std::string> alpn = {}) {
+    tls_client_options o;
+    o.ca_file = cert("ca.pem");
+    o.alpn = std::move(alpn);
+    return tls_context::client(o);
+}
+
+stream_options with(std::shared_ptr<tls_context> c) {
+    stream_options o;
+    o.tls = std::move(c);
+    return o;
+}
+
+std::string text_of(const buffer_lease& l) { return {reinterpret_cast<const char*>(l.bytes().data()), l.size()}; }
+
+std::string pattern(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    std::mt19937 rng(seed);
+    for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+    return s;
+}
+
+// Reads n bytes (or what came before an error, with the error appended).
+task<std::string> read_n(stream* s, std::size_t n) {
+    std::string out;
+    while (out.size() < n) {
+        auto chunk = co_await s->read_some();
+        if (!chunk) co_return out + "<" + chunk.error().message() + ">";
+        out += text_of(*chunk);
+    }
+    co_return out;
+}
+
+task<std::string> read_to_end(stream* s) {
+    std::string out;
+    for (;;) {
+        auto chunk = co_await s->read_some();
+        if (!chunk) co_return chunk.error() == errc::eof ? out : out + "<" + chunk.error().message() + ">";
+        out += text_of(*chunk);
+    }
+}
+
+// The server's side: echo what comes until the peer ends, then close_notify.
+task<std::string> echo(stream* s) {
+    for (;;) {
+        auto chunk = co_await s->read_some();
+        if (!chunk) {
+            if (chunk.error() != errc::eof) co_return chunk.error().message();
+            result<void> shut = co_await s->shutdown_write();
+            co_return shut ? "eof" : shut.error().message();
+        }
+        result<void> w = co_await s->write(chunk->bytes());
+        if (!w) co_return w.error().message();
+    }
+}
+
+// The client's side: handshake, send `data`, read it back, end.
+task<std::string> client_round_trip(stream* c, std::string host, std::string data) {
+    result<void> hs = co_await c->handshake(host);
+    if (!hs) co_return "handshake: " + hs.error().message();
+    result<void> w = co_await c->write(std::string_view(data));
+    if (!w) co_return "write: " + w.error().message();
+    std::string back = co_await read_n(c, data.size());
+    result<void> shut = co_await c->shutdown_write();
+    if (!shut) co_return "shutdown: " + shut.error().message();
+    std::string rest = co_await read_to_end(c);
+    co_return back + rest;
+}
+
+task<std::string> handshake_error(stream* c, std::string host) {
+    result<void> hs = co_await c->handshake(host);
+    co_return hs ? std::string("accepted") : hs.error().message();
+}
+
+task<std::string> first_read_error(stream* s) {
+    auto chunk = co_await s->read_some();
+    co_return chunk ? "read " + text_of(*chunk) : chunk.error().message();
+}
+
+}  // namespace
+
+TEST(tls, echo_round_trip_with_tls13_and_alpn) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream client(std::move(cfd), with(client_ctx({"http/1.1"})));
+    auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", "hello, tls")));
+    EXPECT_EQ(c_got, "hello, tls");
+    EXPECT_EQ(s_end, "eof");
+    EXPECT_EQ(client.tls_version(), "TLSv1.3");
+    EXPECT_EQ(server.tls_alpn(), "http/1.1");
+    EXPECT_EQ(client.tls_alpn(), "http/1.1");
+    EXPECT_TRUE(server.is_tls());
+    EXPECT_EQ(l.buffers().in_use(), 0u);
+}
+
+TEST(tls, large_transfer_both_ways_in_many_records) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream client(std::move(cfd), with(client_ctx()));
+    std::string data = pattern(3'000'000, 7);
+    auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", data)));
+    EXPECT_EQ(s_end, "eof");
+    EXPECT_EQ(c_got.size(), data.size());
+    EXPECT_TRUE(c_got == data);
+    EXPECT_EQ(l.buffers().in_use(), 0u);
+}
+
+TEST(tls, gathered_writes_and_read_until) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream client(std::move(cfd), with(client_ctx()));
+    auto serve = [](stream* s) -> task<std::string> {
+        auto line = co_await s->read_until("\r\n\r\n", 4096);
+        if (!line) co_return line.error().message();
+        std::string head(*line);
+        std::string big(40'000, 'b');
+        std::vector<iovec> parts{{const_cast<char*>("HTTP/1.1 200 OK\r\n\r\n"), 19}, {big.data(), big.size()}};
+        result<void> w = co_await s->writev(std::move(parts));
+        if (!w) co_return w.error().message();
+        co_return head;
+    };
+    auto ask = [](stream* c) -> task<std::string> {
+        result<void> hs = co_await c->handshake("localhost");
+        if (!hs) co_return hs.error().message();
+        result<void> w1 = co_await c->write(std::string_view("GET / HTTP/1.1\r\n"));
+        result<void> w2 = co_await c->write_owned(std::string("Host: x\r\n\r\n"));
+        if (!w1 || !w2) co_return "write failed";
+        co_return co_await read_n(c, 19 + 40'000);
+    };
+    auto [head, answer] = l.run_sync(when_all(serve(&server), ask(&client)));
+    EXPECT_EQ(head, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(answer, "HTTP/1.1 200 OK\r\n\r\n" + std::string(40'000, 'b'));
+}
+
+TEST(tls, client_refuses_an_expired_certificate) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx("expired")));
+    stream client(std::move(cfd), with(client_ctx()));
+    auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
+    EXPECT_NE(c_err, "accepted");
+    EXPECT_NE(c_err.find("date"), std::string::npos) << c_err;
+    EXPECT_NE(s_err.rfind("read", 0), 0u) << s_err;  // the server got no data either
+}
+
+TEST(tls, client_refuses_a_certificate_for_another_host) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx("other")));
+    stream client(std::move(cfd), with(client_ctx()));
+    auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
+    EXPECT_NE(c_err, "accepted");
+    EXPECT_NE(c_err.find("name"), std::string::npos) << c_err;
+}
+
+TEST(tls, client_checks_against_the_system_store_by_default) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream client(std::move(cfd), with(tls_context::client()));  // our test CA is not in it
+    auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
+    EXPECT_NE(c_err, "accepted");
+}
+
+TEST(tls, sni_picks_the_certificate_for_the_host) {
+    tls_server_options o;
+    o.certificate = {cert("server.pem"), cert("server.key"), ""};
+    o.sni.push_back({"other.test", {cert("other.pem"), cert("other.key"), ""}});
+    auto sctx = tls_context::server(o);
+    for (std::string host : {"other.test", "localhost"}) {
+        loop l;
+        auto [sfd, cfd] = tcp_pair();
+        stream server(std::move(sfd), with(sctx));
+        stream client(std::move(cfd), with(client_ctx()));
+        auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, host, "sni")));
+        EXPECT_EQ(c_got, "sni") << host;  // the client checked the name against the certificate
+    }
+}
+
+TEST(tls, reload_serves_new_certificates_to_new_connections_only) {
+    fs::path dir = certs() / "reload";
+    fs::create_directories(dir);
+    fs::copy_file(cert("server.pem"), dir / "cert.pem", fs::copy_options::overwrite_existing);
+    fs::copy_file(cert("server.key"), dir / "key.pem", fs::copy_options::overwrite_existing);
+    tls_server_options o;
+    o.certificate = {(dir / "cert.pem").string(), (dir / "key.pem").string(), ""};
+    auto sctx = tls_context::server(o);
+
+    loop l;
+    auto [sfd1, cfd1] = tcp_pair();
+    stream old_server(std::move(sfd1), with(sctx));
+    stream old_client(std::move(cfd1), with(client_ctx()));
+    auto hs = l.run_sync(when_all(first_read_error(&old_server), [](stream* c) -> task<std::string> {
+        result<void> h = co_await c->handshake("localhost");
+        if (!h) co_return h.error().message();
+        result<void> w = co_await c->write(std::string_view("before"));
+        co_return w ? "ok" : w.error().message();
+    }(&old_client)));
+    EXPECT_EQ(std::get<1>(hs), "ok");
+    EXPECT_EQ(std::get<0>(hs), "read before");
+
+    // A broken file: reload throws and the old certificates stay.
+    fs::copy_file(cert("ca.key"), dir / "key.pem", fs::copy_options::overwrite_existing);
+    EXPECT_THROW(sctx->reload(), std::runtime_error);
+    EXPECT_EQ(sctx->generation(), 0u);
+
+    fs::copy_file(cert("other.pem"), dir / "cert.pem", fs::copy_options::overwrite_existing);
+    fs::copy_file(cert("other.key"), dir / "key.pem", fs::copy_options::overwrite_existing);
+    sctx->reload();
+    EXPECT_EQ(sctx->generation(), 1u);
+
+    // New connections get other.test's certificate...
+    auto [sfd2, cfd2] = tcp_pair();
+    stream new_server(std::move(sfd2), with(sctx));
+    stream new_client(std::move(cfd2), with(client_ctx()));
+    auto [s_end, c_got] = l.run_sync(when_all(echo(&new_server), client_round_trip(&new_client, "other.test", "after")));
+    EXPECT_EQ(c_got, "after");
+    // ...while the connection made before goes on.
+    auto [s_end2, c_got2] = l.run_sync(when_all(echo(&old_server), client_round_trip(&old_client, "", "still here")));
+    EXPECT_EQ(c_got2, "still here");
+}
+
+// Bad input on the server side: each ends the connection with an error,
+// never with data, and never hangs.
+TEST(tls, server_closes_plain_http_and_garbage) {
+    std::string garbage = pattern(3000, 3);
+    for (std::string bytes : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), garbage}) {
+        loop l;
+        auto [sfd, cfd] = tcp_pair();
+        stream server(std::move(sfd), with(server_ctx()));
+        send_all(cfd.get(), bytes);
+        std::string err = l.run_sync(first_read_error(&server));
+        EXPECT_NE(err.rfind("read", 0), 0u) << err;
+        EXPECT_NE(err.find("TLS"), std::string::npos) << err;
+        EXPECT_EQ(l.buffers().in_use(), 0u);
+    }
+}
+
+TEST(tls, server_ends_a_handshake_cut_short) {
+    loop l;
+    // A real ClientHello, captured from our client by a silent peer.
+    auto [peer, cfd] = tcp_pair();
+    tls_client_options co;
+    co.ca_file = cert("ca.pem");
+    co.handshake_timeout = 100ms;
+    stream client(std::move(cfd), with(tls_context::client(co)));
+    EXPECT_EQ(l.run_sync(handshake_error(&client, "localhost")), std::error_code(errc::timed_out).message());
+    char buf[4096];
+    ssize_t n = ::recv(peer.get(), buf, sizeof buf, MSG_DONTWAIT);
+    ASSERT_GT(n, 100);
+    EXPECT_EQ(buf[0], 0x16);  // a handshake record
+
+    // Its first half reaches the server, then the client hangs up.
+    auto [sfd, tfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    send_all(tfd.get(), std::string(buf, static_cast<std::size_t>(n / 2)));
+    ::shutdown(tfd.get(), SHUT_WR);
+    std::string err = l.run_sync(first_read_error(&server));
+    EXPECT_EQ(err, std::error_code(errc::eof).message());
+    EXPECT_EQ(l.buffers().in_use(), 0u);
+}
+
+TEST(tls, server_handshake_deadline_ends_a_silent_client) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx("server", 200ms)));
+    send_all(cfd.get(), std::string("\x16\x03\x01", 3));  // starts, never finishes
+    std::string err = l.run_sync(first_read_error(&server));
+    EXPECT_EQ(err, std::error_code(errc::timed_out).message());
+}
+
+TEST(tls, handshake_deadline_ends_with_the_handshake) {
+    // A client that finishes in time may then wait longer than the
+    // handshake timeout before its first request (a browser's preconnect).
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx("server", 200ms)));
+    stream client(std::move(cfd), with(client_ctx()));
+    auto late = [](stream* c) -> task<std::string> {
+        result<void> hs = co_await c->handshake("localhost");
+        if (!hs) co_return hs.error().message();
+        co_await sleep(500ms);
+        result<void> w = co_await c->write(std::string_view("late"));
+        co_return w ? "sent" : w.error().message();
+    };
+    auto [got, sent] = l.run_sync(when_all(first_read_error(&server), late(&client)));
+    EXPECT_EQ(sent, "sent");
+    EXPECT_EQ(got, "read late");
+}
+
+TEST(tls, missing_or_mismatched_files_are_clear_errors) {
+    tls_server_options o;
+    o.certificate = {cert("nope.pem"), cert("server.key"), ""};
+    try {
+        tls_context::server(o);
+        ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("nope.pem"), std::string::npos) << e.what();
+    }
+    o.certificate = {cert("server.pem"), cert("other.key"), ""};
+    try {
+        tls_context::server(o);
+        ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("does not match"), std::string::npos) << e.what();
+    }
+}
+
+TEST(tls, plain_streams_are_untouched) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd));
+    EXPECT_FALSE(server.is_tls());
+    EXPECT_EQ(server.tls_version(), "");
+    send_all(cfd.get(), "plain");
+    EXPECT_EQ(l.run_sync(read_n(&server, 5)), "plain");
+    auto done = l.run_sync([](stream* s) -> task<bool> {
+        result<void> hs = co_await s->handshake();
+        co_return hs.has_value();
+    }(&server));
+    EXPECT_TRUE(done);
+}
