@@ -31,10 +31,12 @@ struct server_options {
 int serve(const application& app, const server_options& opts);
 
 // Accepts on `l` and serves each connection until `shutdown` fires; open
-// connections then finish their current request.
+// connections then finish their current request (Connection: close) and
+// idle keep-alive connections close.
 task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown);
 
-// Serves one accepted connection to the end.
-task<void> serve_connection(unique_fd fd, const application* app, stream_options opts);
+// Serves one accepted connection to the end; once `shutdown` fires it
+// serves no further request (an idle connection closes at once).
+task<void> serve_connection(unique_fd fd, const application* app, stream_options opts, cancel_token shutdown = {});
 
 }  // namespace squall::http

@@ -54,10 +54,20 @@ inflated_body inflate_request(const app_settings& s, const request_head& h, std:
     return out;
 }
 
+// The wait for a next request on a keep-alive connection, the one wait a
+// graceful shutdown cuts short: run under the shutdown token.
+task<result<buffer_lease>> idle_read(stream* s, clock::time_point deadline) {
+    auto lease = co_await s->read_some(deadline);
+    co_return lease;
+}
+
 }  // namespace
 
-connection::connection(unique_fd fd, const application& app, const stream_options& opts)
-    : s_(std::move(fd), stream_options_for(app.settings(), opts)), app_(app), p_(limits_for(app.settings())) {}
+connection::connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown)
+    : s_(std::move(fd), stream_options_for(app.settings(), opts)),
+      app_(app),
+      shutdown_(shutdown),
+      p_(limits_for(app.settings())) {}
 
 std::string_view connection::remote_ip() {
     if (remote_ip_.empty() && !s_.closed()) {
@@ -108,7 +118,18 @@ task<result<parse_event>> connection::pump(bool head) {
                 if (!w) co_return w.error();
             }
             clock::time_point deadline = head ? head_deadline_ : clock::now() + s.body_timeout;
-            auto lease = co_await s_.read_some(deadline);
+            result<buffer_lease> lease = errc::canceled;
+            if (head && idle_wait_ && shutdown_.can_be_cancelled()) {
+                if (shutdown_.cancel_requested()) {
+                    broken_ = true;
+                    co_return errc::canceled;
+                }
+                auto wait = idle_read(&s_, deadline);
+                wait.set_cancel_token(shutdown_);
+                lease = co_await std::move(wait);
+            } else {
+                lease = co_await s_.read_some(deadline);
+            }
             if (!lease) {
                 broken_ = true;  // reset, timed out or gone: close without lingering
                 co_return lease.error();
@@ -154,11 +175,11 @@ task<bool> connection::serve_one(bool first) {
     auto v = parse_verb(h.method);
     auto found = app_.find(h.path);
     const handler_target& target = found ? *found->target : app_.not_found();
-    if (!v) co_return co_await answer_early(501, "method not implemented", {});
+    if (!v) co_return co_await answer_early(target, 501, "method not implemented", {});
     verb effective = *v;
     if (!target.allows(effective)) {
         if (effective != verb::head || !target.allows(verb::get))
-            co_return co_await answer_early(405, {}, target.allow_header());
+            co_return co_await answer_early(target, 405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
     head_leases_ = held_.size();
@@ -204,7 +225,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     // A CONNECT that got an ordinary answer: the client may already be
     // sending tunnel bytes. (An Upgrade nobody took is simply ignored,
     // RFC 9110 7.8: the connection goes on in HTTP/1.1.)
-    if (h.method == "CONNECT") close_ = true;
+    if (h.method == "CONNECT" || shutdown_.cancel_requested()) close_ = true;
     queue_response(ex);
     handler->on_finish();
     bool keep = h.keep_alive && !close_ && !ex.closed;
@@ -213,7 +234,8 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     co_return keep;
 }
 
-task<bool> connection::answer_early(int status, std::string_view reason, std::string allow) {
+task<bool> connection::answer_early(const handler_target& target, int status, std::string_view reason,
+                                     std::string allow) {
     // Answered from the head alone, before any body is read. A short body
     // (a Content-Length up to max_drain) is then read and dropped so that
     // the connection can go on; a longer or chunked one closes it, and so
@@ -223,7 +245,7 @@ task<bool> connection::answer_early(int status, std::string_view reason, std::st
     bool close = !h.keep_alive || h.method == "CONNECT";  // see respond()
     if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
         close = true;
-    queue_error(status, reason, close, allow);
+    queue_error(status, reason, close, allow, &target);
     if (body_coming && !close) {
         p_.resume();
         auto ev = co_await pump(false);

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/cancel.hpp"
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
@@ -42,7 +43,10 @@ std::string error_page(int status, std::string_view reason);
 
 class connection {
 public:
-    connection(unique_fd fd, const application& app, const stream_options& opts);
+    // `shutdown` (may be empty): once it fires, an idle keep-alive wait
+    // ends at once and a request in progress is answered with
+    // Connection: close (a graceful stop: nothing in flight is cut).
+    connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown = {});
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
@@ -60,11 +64,14 @@ private:
     task<bool> serve_one(bool first);
     task<bool> read_body();
     task<bool> respond(const handler_target* target, verb v, std::vector<std::string> args);
-    task<bool> answer_early(int status, std::string_view reason, std::string allow);
+    task<bool> answer_early(const handler_target& target, int status, std::string_view reason, std::string allow);
     task<void> run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v);
     task<void> stream_body(request_handler& h);
     void queue_response(exchange& ex);
-    void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {});
+    // The error response; with `target`, its handler's write_error renders
+    // the page (as a Tornado handler's 405 does), else error_page().
+    void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {},
+                     const handler_target* target = nullptr);
     void write_head(exchange& ex, bool chunked, std::size_t content_length);
     void append(std::string_view bytes);
     void append_owned(std::string&& bytes);
@@ -76,6 +83,7 @@ private:
 
     stream s_;
     const application& app_;
+    cancel_token shutdown_;
     request_parser p_;
     std::string remote_ip_;  // empty until remote_ip() is asked
     std::vector<buffer_lease> held_;

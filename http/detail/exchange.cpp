@@ -17,7 +17,12 @@ const std::vector<std::pair<std::string, std::string>>& exchange::body_args() {
     if (form_) return form_->fields;
     form_.emplace();
     auto type = head_.headers.get("content-type").value_or("");
-    if (type.substr(0, type.find(';')) == "application/x-www-form-urlencoded") {
+    // Media types are case-insensitive, with optional whitespace before
+    // the parameters (RFC 9110 8.3.1).
+    std::string_view media = type.substr(0, type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    if (iequals(media, "application/x-www-form-urlencoded")) {
         form_->fields = parse_query(body_);
     } else if (auto boundary = multipart_boundary(type)) {
         auto parsed = parse_multipart(body_, *boundary);

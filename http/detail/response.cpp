@@ -189,12 +189,27 @@ void connection::queue_response(exchange& ex) {
     }
 }
 
-void connection::queue_error(int status, std::string_view reason, bool close, std::string_view allow) {
+void connection::queue_error(int status, std::string_view reason, bool close, std::string_view allow,
+                             const handler_target* target) {
     if (close) close_ = true;
     static const request_head none;
     exchange ex(*this, app_, p_.head_complete() ? p_.head() : none, {}, {});
     ex.status = status;
-    ex.body_out = error_page(status, {});
+    if (target) {
+        auto h = target->make();
+        h->ex_ = &ex;
+        try {
+            h->initialize();
+            h->send_error(status);
+        } catch (const std::exception& e) {
+            spdlog::error("squall: write_error failed: {}", e.what());
+            ex.headers.clear();
+            ex.status = status;
+            ex.body_out = error_page(status, {});
+        }
+    } else {
+        ex.body_out = error_page(status, {});
+    }
     if (!allow.empty()) ex.set_header("Allow", allow);
     write_head(ex, false, ex.body_out.size());
     if (p_.head().method != "HEAD" || !p_.head_complete()) append(ex.body_out);

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/time.hpp"
 #include "http/application.hpp"
 #include "loopback_server.hpp"
 
@@ -86,6 +87,17 @@ private:
     std::uint64_t pieces_ = 0;
 };
 
+// Answers after a while: a request in progress when shutdown begins.
+task<void> slow(request_handler& h) {
+    co_await sleep(200ms);
+    h.write("slow");
+}
+
+task<void> form(request_handler& h) {
+    h.write(h.get_argument("a", "(none)"));
+    co_return;
+}
+
 std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
     app_settings s;
     s.access_log = false;
@@ -93,6 +105,8 @@ std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
     auto app = std::make_unique<application>(std::move(s));
     app->add<echo_upgrade>("/echo");
     app->get("/hello", hello);
+    app->get("/slow", slow);
+    app->post("/form", form);
     app->add<upload>("/upload");
     return std::make_unique<loopback_server>(std::move(app));
 }
@@ -308,6 +322,61 @@ TEST(stream_body, client_vanishing_mid_body_frees_everything) {
     auto st = server->wait_idle();
     EXPECT_EQ(st.connections, 0u);
     EXPECT_EQ(st.buffers_in_use, 0u);
+}
+
+// Media types compare case-insensitively, whitespace before ';' allowed.
+TEST(arguments, form_media_type_is_case_insensitive) {
+    auto server = start();
+    raw_client c(server->port());
+    for (std::string type : {"application/x-www-form-urlencoded", "Application/X-WWW-Form-URLEncoded ; charset=UTF-8",
+                             "text/plain"}) {
+        ASSERT_TRUE(c.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: " + type + "\r\nContent-Length: 5\r\n\r\na=b+c"));
+        auto r = c.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->body, type == "text/plain" ? "(none)" : "b c") << type;
+    }
+}
+
+// 405 and 501 are decided from the head alone, yet the page is the
+// handler's own write_error, as in Tornado.
+TEST(errors, method_errors_use_the_handlers_error_page) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /upload HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 405 Method Not Allowed");
+    EXPECT_EQ(r->field("allow").value_or(""), "POST");
+    EXPECT_EQ(r->body, "custom 405");
+    ASSERT_TRUE(c.send("PURGE /upload HTTP/1.1\r\nHost: x\r\n\r\n"));
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 501 Not Implemented");
+    EXPECT_EQ(r->body, "custom 501");
+}
+
+// A graceful stop (SIGTERM in serve()): idle keep-alive connections close
+// at once instead of holding the stop for their keep-alive timeout, and a
+// request in progress still gets its whole answer, with Connection: close.
+TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
+    auto server = start();
+    raw_client idle(server->port());
+    ASSERT_TRUE(idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto first = idle.read_response();
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(first->closes());
+    raw_client busy(server->port());
+    ASSERT_TRUE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    server->wait_until([](const server_stats& s) { return s.connections == 2; });
+    std::this_thread::sleep_for(20ms);  // the slow request is in its handler
+    server->begin_shutdown();
+    EXPECT_TRUE(idle.eof_next());  // long before the 60 s keep-alive timeout
+    auto r = busy.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "slow");
+    EXPECT_TRUE(r->closes());
+    auto st = server->wait_idle();
+    EXPECT_EQ(st.connections, 0u);
 }
 
 }  // namespace

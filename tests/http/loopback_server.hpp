@@ -94,6 +94,14 @@ public:
         });
     }
 
+    // Fires the shutdown token serve_listener runs under (a graceful stop).
+    void begin_shutdown() {
+        call_on_loop<bool>([this] {
+            shutdown_->request_cancel();
+            return true;
+        });
+    }
+
     server_stats stats() {
         return call_on_loop<server_stats>([this] {
             // The roots are serve_listener's task and one per connection.
