@@ -237,7 +237,11 @@ void request_parser::keep_start(std::string_view data) {
 }
 
 void request_parser::reset_message() noexcept {
+    // The fields' vector keeps its capacity: no allocation per request.
+    header_list fields = std::move(head_.headers);
+    fields.clear();
     head_ = request_head{};
+    head_.headers = std::move(fields);
     method_ = url_ = name_ = value_ = {};
     spill_.clear();
     head_bytes_ = 0;
