@@ -5,33 +5,16 @@ Starts the server on a free port with 2 threads, runs concurrent clients
 sending random sizes (1 byte to 256 KiB), compares every byte, then stops
 the server with SIGTERM and checks that it exits cleanly.
 """
-import os
+import pathlib
 import random
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early with %d" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start listening")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from squall_testing import free_port, wait_listening  # noqa: E402
 
 
 def client(port, seed, errors):

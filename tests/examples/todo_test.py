@@ -16,63 +16,17 @@ import hashlib
 import http.client
 import json
 import os
-import signal
-import socket
+import pathlib
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 
-PASSED = 0
-FAILED = 0
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from squall_testing import Checks, ServerProcess  # noqa: E402
 
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print("FAIL: %s %s" % (name, detail))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One server process on a free port; stop() sends SIGTERM."""
-
-    def __init__(self, binary, *args, capture=False):
-        self.port = free_port()
-        out = subprocess.PIPE if capture else None
-        self.proc = subprocess.Popen([binary, "--port", str(self.port), *args], stdout=out, text=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited early with %d" % self.proc.returncode)
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start listening")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=20)
-        return self.proc.returncode, out or ""
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
+check = Checks()
 
 class Response:
     def __init__(self, status, headers, body):
@@ -298,7 +252,7 @@ def todo_suite(binary):
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "todo.sqlite3")
         args = ["--db", db, "--threads", "2", "--password-iterations", "2000", "--cookie-secret", "test-secret"]
-        server = Server(binary, *args)
+        server = ServerProcess(binary, *args)
         try:
             c, bob = Client(server.port), Client(server.port)
             accounts_and_login(c, bob)
@@ -313,7 +267,7 @@ def todo_suite(binary):
             rc, _ = server.stop()
             check("clean exit", rc == 0, rc)
 
-            server = Server(binary, *args)
+            server = ServerProcess(binary, *args)
             c.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             r = expect("session across restart", c.request("GET", "/api/v1/accounts/ann/tasks"), 200)
             check("data persists", r.json == before and len(before["tasks"]) == 1, (r, before))
@@ -337,7 +291,7 @@ def todo_suite(binary):
 
 def squall_server_suite(binary):
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(binary, "--db", os.path.join(tmp, "todo.sqlite3"), capture=True)
+        server = ServerProcess(binary, "--db", os.path.join(tmp, "todo.sqlite3"), capture=True)
         try:
             c = Client(server.port)
             r = expect("GET /", c.request("GET", "/"), 200)
@@ -371,8 +325,7 @@ def main():
             todo_suite(sys.argv[1])
     except Exception as e:  # noqa: BLE001 - an unexpected error is a failure too
         check("no exception", False, repr(e))
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED or not PASSED else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ non-zero when a check failed. Registered with ctest in tests/CMakeLists.txt.
 
 import http.client
 import os
+import pathlib
 import re
 import select
 import shutil
@@ -19,29 +20,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from squall_testing import free_port, wait_listening  # noqa: E402
 
 HELLO = b"Hello, world!"
 TIMEOUT = 15  # seconds: a guard against a hung server, never a measure
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"hello exited early with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("hello did not start listening")
 
 
 class checks:
@@ -191,7 +175,7 @@ def main():
     proc = subprocess.Popen([sys.argv[1], "--port", str(port), "--threads", "1", "--drain", "1"])
     passed = failed = 0
     try:
-        wait_listening(port, proc)
+        wait_listening(port, proc, TIMEOUT)
         with tempfile.TemporaryDirectory() as workdir:
             c = checks(port, workdir)
             for name in sorted(n for n in dir(c) if n.startswith("test_")):

@@ -1,0 +1,93 @@
+"""Helpers shared by squall's Python end-to-end tests (run by ctest with
+Debian's /usr/bin/python3).
+
+    import sys, pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+    from squall_testing import Checks, ServerProcess, free_port, wait_listening
+
+ServerProcess starts a server binary on a free loopback port and waits
+until it accepts; stop() sends SIGTERM and returns (exit code, stdout);
+kill() (also on leaving a `with` block) makes sure nothing is left
+running. Checks counts named checks and prints "N passed, M failed".
+Every wait here is a guard against a hung server, never a measure.
+"""
+
+import signal
+import socket
+import subprocess
+import time
+
+GUARD = 15.0  # seconds
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc=None, timeout=GUARD, host="127.0.0.1"):
+    """Returns once something accepts on host:port; raises when `proc`
+    exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("server exited early with %d" % proc.returncode)
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not start listening on %s:%d" % (host, port))
+
+
+class ServerProcess:
+    """`binary --port P *args` on a free port P, listening when built."""
+
+    def __init__(self, binary, *args, capture=False, port=None, env=None):
+        self.port = port or free_port()
+        out = subprocess.PIPE if capture else None
+        self.proc = subprocess.Popen([binary, "--port", str(self.port), *args], stdout=out, text=True, env=env)
+        try:
+            wait_listening(self.port, self.proc)
+        except Exception:
+            self.kill()
+            raise
+
+    def stop(self, timeout=20):
+        """SIGTERM, then (exit code, captured stdout)."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out or ""
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+class Checks:
+    """Named pass/fail checks; report() prints the tally and gives the
+    exit status (non-zero when one failed or none ran)."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def __call__(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL: %s %s" % (name, detail), flush=True)
+        return ok
+
+    def report(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed or not self.passed else 0
