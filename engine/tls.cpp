@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfio.h>
 
 #include <cstring>
@@ -28,6 +29,17 @@ constexpr const char* cipher_list =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* curve_list = "X25519:P-256:P-384";
+
+// This wolfSSL keeps a per-thread cache of ECC fixed points (FP_ECC),
+// which only the thread itself can free: done when a loop thread that
+// made TLS sessions (or loaded keys) ends.
+struct ecc_cache_release {
+    bool used = false;
+    ~ecc_cache_release() {
+        if (used) wc_ecc_fp_free();
+    }
+};
+thread_local ecc_cache_release ecc_cache;
 
 void init_wolfssl() {
     static std::once_flag once;
@@ -120,6 +132,7 @@ int mem_send(WOLFSSL*, char* buf, int sz, void* ctx) {
 
 
 void prove_key(WOLFSSL_CTX* server_ctx, const tls_certificate& cert) {
+    ecc_cache.used = true;
     ctx_ptr client_ctx = make_ctx(false);
     wolfSSL_CTX_set_verify(client_ctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
     std::unique_ptr<WOLFSSL, void (*)(WOLFSSL*)> s(wolfSSL_new(server_ctx), wolfSSL_free);
@@ -299,9 +312,11 @@ namespace {
 constexpr std::size_t plain_scratch_size = 16 * 1024;
 thread_local std::unique_ptr<std::byte[]> plain_scratch;
 thread_local std::string write_stage;
+
 }  // namespace
 
 tls_session::tls_session(const tls_context& ctx) : gen_(ctx.current()), server_(ctx.is_server()) {
+    ecc_cache.used = true;
     ssl_ = wolfSSL_new(gen_->main.get());
     if (!ssl_) throw std::bad_alloc();
     wolfSSL_SetIOReadCtx(ssl_, this);
