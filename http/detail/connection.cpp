@@ -117,16 +117,23 @@ task<result<parse_event>> connection::pump(bool head) {
                 result<void> w = co_await flush_output();
                 if (!w) co_return w.error();
             }
+            if (!head) {
+                // Mid-body, the buffers read so far go back to the ring
+                // (what still points into them is copied first), so that
+                // one connection holds at most its head's and one more.
+                p_.own_pending();
+                release_body_input();
+            }
             clock::time_point deadline = head ? head_deadline_ : clock::now() + s.body_timeout;
             result<buffer_lease> lease = errc::canceled;
-            if (head && idle_wait_ && shutdown_.can_be_cancelled()) {
-                if (shutdown_.cancel_requested()) {
-                    broken_ = true;
-                    co_return errc::canceled;
-                }
+            // Before a request's first byte, a graceful stop ends the wait.
+            const bool stoppable = head && !p_.in_message() && shutdown_.can_be_cancelled();
+            if (stoppable && shutdown_.cancel_requested()) co_return errc::canceled;
+            if (stoppable) {
                 auto wait = idle_read(&s_, deadline);
                 wait.set_cancel_token(shutdown_);
                 lease = co_await std::move(wait);
+                if (!lease && shutdown_.cancel_requested()) co_return lease.error();  // a clean end
             } else {
                 lease = co_await s_.read_some(deadline);
             }
@@ -165,11 +172,12 @@ task<bool> connection::serve_one(bool first) {
     idle_wait_ = !first && rest_.empty();
     head_deadline_ = clock::now() + (idle_wait_ ? s.keepalive_timeout : s.header_timeout);
     auto ev = co_await pump(true);
-    if (!ev) co_return false;  // closed, reset or timed out: nothing to answer
+    if (!ev) co_return false;  // closed, reset, timed out or stopped: nothing to answer
     if (*ev == parse_event::error) {
         queue_error(p_.error_status(), p_.error_reason(), true);
         co_return false;
     }
+    head_leases_ = held_.size();
     started_ = clock::now();
     const request_head& h = p_.head();
     auto v = parse_verb(h.method);
@@ -182,7 +190,6 @@ task<bool> connection::serve_one(bool first) {
             co_return co_await answer_early(target, 405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
-    head_leases_ = held_.size();
     if (*ev == parse_event::head_done && !target.stream_body) {
         bool read = co_await read_body();
         if (!read) co_return false;
@@ -242,7 +249,7 @@ task<bool> connection::answer_early(const handler_target& target, int status, st
     // does one the client holds back for a 100 Continue it will not get.
     const request_head& h = p_.head();
     const bool body_coming = !p_.message_complete() && has_body(h);
-    bool close = !h.keep_alive || h.method == "CONNECT";  // see respond()
+    bool close = !h.keep_alive || h.method == "CONNECT" || shutdown_.cancel_requested();  // see respond()
     if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
         close = true;
     queue_error(status, reason, close, allow, &target);

@@ -90,6 +90,12 @@ struct request_parser::callbacks {
         }
         return 0;
     }
+    static int on_chunk_extension(llhttp_t* p, const char*, std::size_t n) {
+        auto& s = self(p);
+        s.extension_bytes_ += n;
+        if (s.extension_bytes_ > s.limits_.max_chunk_extensions) return s.fail(400, "chunk extensions too long");
+        return 0;
+    }
     static int on_message_complete(llhttp_t* p) {
         self(p).paused_ = pause_point::message;
         return HPE_PAUSED;
@@ -108,6 +114,8 @@ struct request_parser::callbacks {
             x.on_headers_complete = on_headers_complete;
             x.on_chunk_header = on_chunk_header;
             x.on_body = on_body;
+            x.on_chunk_extension_name = on_chunk_extension;
+            x.on_chunk_extension_value = on_chunk_extension;
             x.on_message_complete = on_message_complete;
             return x;
         }();
@@ -254,6 +262,7 @@ void request_parser::reset_message() noexcept {
     body_.clear();
     body_size_ = 0;
     trailer_fields_ = 0;
+    extension_bytes_ = 0;
     chunks_.clear();
     done_pending_ = false;
     paused_ = pause_point::none;
@@ -296,6 +305,17 @@ void request_parser::own_head() {
     for (const auto& f : fields) {
         std::string_view name = keep(f.name);
         head_.headers.add(name, keep(f.value));
+    }
+}
+
+void request_parser::own_pending() {
+    if (body_.empty() && !body_view_.empty()) body_.assign(body_view_);
+    body_view_ = {};
+    for (piece* p : {&name_, &value_}) {
+        if (p->ptr && !p->owned) {
+            p->owned = &spill_.emplace_back(p->ptr, p->len);
+            p->ptr = nullptr;
+        }
     }
 }
 

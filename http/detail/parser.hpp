@@ -40,6 +40,10 @@ struct parser_limits {
     std::size_t max_head = 32 * 1024;      // the request line and all fields
     std::size_t max_fields = 100;
     std::uint64_t max_body = 1024 * 1024;  // nginx's client_max_body_size
+    // Chunk extensions (`1;name=value`) in one message; no client needs
+    // them, and without a bound a body of extensions never ends (node's
+    // CVE-2024-22019; node allows 16 KiB too).
+    std::size_t max_chunk_extensions = 16 * 1024;
 };
 
 enum class parse_event {
@@ -83,6 +87,11 @@ public:
     // parser owns, so that the receive buffers can go back to the ring
     // while the head stays in use (a connection taken over by detach()).
     void own_head();
+    // Copies what still points into the input fed so far (a body gathered
+    // without a copy, a trailer field cut by the end of a read) into
+    // memory this parser owns, so that the caller may give that input's
+    // buffers back mid-body. The head is not copied (own_head()).
+    void own_pending();
     // Whether `v` lies in memory this parser owns (a field copied across
     // buffers, a body gathered from several): for tests and fuzzers.
     bool owns(std::string_view v) const noexcept;
@@ -141,6 +150,7 @@ private:
     std::string body_;
     std::uint64_t body_size_ = 0;
     std::size_t trailer_fields_ = 0;
+    std::size_t extension_bytes_ = 0;
     std::vector<std::string_view> chunks_;
     bool done_pending_ = false;  // message_done to report after body_chunks
     enum class pause_point { none, head, message } paused_ = pause_point::none;

@@ -69,7 +69,9 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
 
 task<void> connection::stream_body(request_handler& h) {
     exchange& ex = *h.ex_;
-    if (p_.head().expect_continue) append("HTTP/1.1 100 Continue\r\n\r\n");
+    // Not when prepare() flushed a response head already: a 100 would
+    // land inside that response.
+    if (p_.head().expect_continue && !ex.headers_sent) append("HTTP/1.1 100 Continue\r\n\r\n");
     p_.stream_body();
     p_.resume();
     for (;;) {
@@ -101,12 +103,17 @@ task<result<detached_connection>> connection::detach(exchange& ex) {
     ex.finished = true;
     result<void> w = co_await flush_output();
     if (!w) co_return w.error();
-    // The head moves out of the receive buffers, which go back to the
-    // ring: a long-lived upgraded connection must not hold them.
+    // The head and body move out of the receive buffers, which go back
+    // to the ring: a long-lived upgraded connection must not hold them.
+    // (A head rewritten for an inflated body is a copy whose views point
+    // into the buffers: those then stay.)
     detached_connection out{&s_, std::string(rest_)};
-    p_.own_head();
     rest_ = {};
-    held_.clear();
+    if (!ex.body().empty()) ex.replace_body(std::string(ex.body()));
+    if (&ex.head() == &p_.head()) {
+        p_.own_head();
+        held_.clear();
+    }
     co_return out;
 }
 
@@ -132,7 +139,7 @@ void connection::write_head(exchange& ex, bool chunked, std::size_t content_leng
     out += "Date: ";
     out += http_date();
     out += "\r\n";
-    if (!bodiless(ex.status)) {
+    if (!bodiless(ex.status) && !detached_) {
         if (!ex.header_out("Content-Type")) out += "Content-Type: text/html; charset=UTF-8\r\n";
         if (chunked) {
             out += "Transfer-Encoding: chunked\r\n";
@@ -196,13 +203,13 @@ void connection::queue_error(int status, std::string_view reason, bool close, st
     exchange ex(*this, app_, p_.head_complete() ? p_.head() : none, {}, {});
     ex.status = status;
     if (target) {
-        auto h = target->make();
-        h->ex_ = &ex;
         try {
+            auto h = target->make();
+            h->ex_ = &ex;
             h->initialize();
             h->send_error(status);
-        } catch (const std::exception& e) {
-            spdlog::error("squall: write_error failed: {}", e.what());
+        } catch (...) {
+            spdlog::error("squall: the error page for {} failed; sending the plain one", status);
             ex.headers.clear();
             ex.status = status;
             ex.body_out = error_page(status, {});
@@ -218,15 +225,17 @@ void connection::queue_error(int status, std::string_view reason, bool close, st
 }
 
 task<result<void>> connection::flush(exchange& ex) {
-    if (ex.closed || close_) co_return errc::closed;
+    // (close_ alone is no reason: an HTTP/1.0 response flushed once is
+    // close-delimited, and later flushes go on.)
+    if (ex.closed || broken_) co_return errc::closed;
     const bool head_only = p_.head().method == "HEAD";
     if (!ex.headers_sent) {
         // HTTP/1.1 streams the rest chunked; HTTP/1.0 has no chunks, so the
         // body runs until the connection closes.
         ex.chunked = p_.head().version_minor == 1;
         if (!ex.chunked) close_ = true;
+        ex.headers_sent = true;  // before write_head: no Content-Length
         write_head(ex, ex.chunked, 0);
-        ex.headers_sent = true;
     }
     if (!ex.body_out.empty() && !head_only) {
         if (ex.chunked) {

@@ -38,6 +38,7 @@ public:
         if (!taken) co_return;
         stream& s = *taken->s;
         std::string hello = "name=" + std::string(request().headers.get("x-name").value_or("-")) + ";";
+        if (!body().empty()) hello += "body=" + std::string(body()) + ";";
         hello += taken->buffered;
         auto w = co_await s.write(hello);
         if (!w) co_return;
@@ -65,7 +66,11 @@ public:
 
     task<void> prepare() override {
         if (request().headers.get("x-deny")) send_error(403);
-        co_return;
+        if (request().headers.get("x-flush-first")) {
+            write("early\n");
+            auto f = co_await flush();
+            (void)f;
+        }
     }
     task<void> data_received(std::string_view chunk) override {
         bytes_ += chunk.size();
@@ -93,6 +98,21 @@ task<void> slow(request_handler& h) {
     h.write("slow");
 }
 
+// Two flushes; the second one's result shows in the body.
+task<void> flush_twice(request_handler& h) {
+    h.write("a");
+    auto first = co_await h.flush();
+    h.write(first ? "b" : "X");
+    auto second = co_await h.flush();
+    h.write(second ? "c" : "Y");
+}
+
+// The body's size, gathered whole (not streamed).
+task<void> body_size(request_handler& h) {
+    h.write(std::to_string(h.body().size()));
+    co_return;
+}
+
 task<void> form(request_handler& h) {
     h.write(h.get_argument("a", "(none)"));
     co_return;
@@ -107,6 +127,8 @@ std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
     app->get("/hello", hello);
     app->get("/slow", slow);
     app->post("/form", form);
+    app->get("/flush2", flush_twice);
+    app->post("/size", body_size);
     app->add<upload>("/upload");
     return std::make_unique<loopback_server>(std::move(app));
 }
@@ -150,6 +172,21 @@ TEST(detach, upgraded_connection_carries_bytes_both_ways) {
     auto st = server->wait_idle();
     EXPECT_EQ(st.connections, 0u);
     EXPECT_EQ(st.buffers_in_use, 0u);
+}
+
+// A body that came with the Upgrade stays readable after detach(), when
+// its receive buffer is back in the ring.
+TEST(detach, body_outlives_the_receive_buffers) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
+                       "Content-Length: 4\r\n\r\nabcd"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 101 Switching Protocols");
+    std::string first = c.take_unexpected();
+    first += read_exactly(c, 17 - first.size());
+    EXPECT_EQ(first, "name=-;body=abcd;");
 }
 
 TEST(detach, long_lived_upgrade_holds_no_receive_buffer) {
@@ -258,6 +295,30 @@ TEST(stream_body, continue_is_sent_after_prepare_accepts) {
     EXPECT_EQ(r->body, "total 5 body 0");
 }
 
+// prepare() flushed a response head: a 100 Continue now would land in
+// the middle of that response, so none is sent.
+TEST(stream_body, no_continue_after_prepare_flushed) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Flush-First: 1\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 5\r\n\r\n"));
+    std::string got;
+    while (got.find("early\n") == std::string::npos) {
+        std::string more = read_exactly(c, 1);
+        ASSERT_FALSE(more.empty()) << got;
+        got += more;
+    }
+    ASSERT_TRUE(c.send("hello"));
+    while (got.find("0\r\n\r\n") == std::string::npos) {
+        std::string more = read_exactly(c, 1);
+        ASSERT_FALSE(more.empty()) << got;
+        got += more;
+    }
+    EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n")) << got;
+    EXPECT_NE(got.find("total 5 body 0"), std::string::npos) << got;
+}
+
 TEST(stream_body, prepare_refusal_sends_no_continue) {
     auto server = start();
     raw_client c(server->port());
@@ -309,6 +370,48 @@ TEST(stream_body, body_larger_than_the_ring_streams_through) {
     EXPECT_EQ(r->body, "total " + std::to_string(size) + " body 0");
     auto st = server->wait_until([](const server_stats& s) { return s.buffers_in_use <= 1; });
     EXPECT_LE(st.buffers_in_use, 1u);
+}
+
+// A body gathered whole (not streamed) keeps no more than a buffer or two
+// of the ring while it comes: more than the whole ring goes through.
+TEST(gathered_body, body_larger_than_the_ring_is_gathered) {
+    constexpr std::size_t size = 20u << 20;
+    auto server = start(64u << 20);
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    std::string block = "100000\r\n" + std::string(1 << 20, 'z') + "\r\n";
+    for (std::size_t sent = 0; sent < size; sent += 1 << 20) ASSERT_TRUE(c.send(block));
+    ASSERT_TRUE(c.send("0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, std::to_string(size));
+}
+
+// Chunk extensions are bounded (16 KiB a message): a body made of them
+// would otherwise never end nor count against the body limit.
+TEST(gathered_body, endless_chunk_extensions_are_400) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("POST /size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a="));
+    bool refused = false;
+    for (int i = 0; i < 64 && !refused; ++i) refused = !c.send(std::string(1024, 'e'));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 400 Bad Request");
+    EXPECT_TRUE(r->closes());
+}
+
+// An HTTP/1.0 response flushed once runs until the close; later flushes
+// go on (they used to fail).
+TEST(flush, http_1_0_flushes_after_the_first) {
+    auto server = start();
+    raw_client c(server->port());
+    ASSERT_TRUE(c.send("GET /flush2 HTTP/1.0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r->body, "abc");
+    EXPECT_FALSE(r->field("content-length"));
 }
 
 TEST(stream_body, client_vanishing_mid_body_frees_everything) {
@@ -369,8 +472,11 @@ TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
     ASSERT_TRUE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
     server->wait_until([](const server_stats& s) { return s.connections == 2; });
     std::this_thread::sleep_for(20ms);  // the slow request is in its handler
+    raw_client fresh(server->port());  // connected, nothing sent yet
+    server->wait_until([](const server_stats& s) { return s.connections == 3; });
     server->begin_shutdown();
     EXPECT_TRUE(idle.eof_next());  // long before the 60 s keep-alive timeout
+    EXPECT_TRUE(fresh.eof_next());  // and the 30 s header timeout
     auto r = busy.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "slow");

@@ -236,6 +236,32 @@ TEST(parser, expect_continue_and_streamed_bodies) {
     EXPECT_EQ(step.event, parse_event::message_done);
 }
 
+// own_pending() lets the caller reuse the buffers fed so far mid-body:
+// the body and a trailer field cut by a read survive them being
+// overwritten.
+TEST(parser, own_pending_survives_reused_input) {
+    request_parser p({});
+    std::string head = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    ASSERT_EQ(p.feed(head).event, parse_event::head_done);
+    p.resume();
+    std::string buf = "5\r\nhello\r\n0\r\nX-Tra";
+    ASSERT_EQ(p.feed(buf).event, parse_event::need_more);
+    p.own_pending();
+    EXPECT_TRUE(p.owns(p.body()));
+    std::fill(buf.begin(), buf.end(), '#');  // the buffer goes back to the ring
+    std::string rest = "iler: 1\r\n\r\n";
+    ASSERT_EQ(p.feed(rest).event, parse_event::message_done);
+    EXPECT_EQ(p.body(), "hello");
+}
+
+TEST(parser, chunk_extensions_are_bounded) {
+    std::string req = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" +
+                      std::string(16 * 1024, 'e') + "\r\nx\r\n0\r\n\r\n";
+    EXPECT_EQ(status_of(req), 400);
+    std::string ok = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b\r\nx\r\n0\r\n\r\n";
+    EXPECT_EQ(status_of(ok), 0);
+}
+
 TEST(parser, reason_phrases) {
     EXPECT_EQ(reason_phrase(200), "OK");
     EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
