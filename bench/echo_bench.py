@@ -40,70 +40,14 @@ import sys
 import threading
 import time
 
-TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import BenchError, Processes, free_port, open_fds, rss_kib  # noqa: E402
+import benchlib  # noqa: E402
 
 
 def cpu_seconds(pid):
     """utime+stime of the whole process (all threads), in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise BenchError("no VmRSS for pid %d" % pid)
-
-
-def open_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-class Processes:
-    """Every child started here; kill_all() ends whatever is still alive."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, args, **kw):
-        p = subprocess.Popen(args, **kw)
-        self.procs.append(p)
-        return p
-
-    def stop(self, p, timeout=5.0):
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=timeout)
-        if p in self.procs:
-            self.procs.remove(p)
-
-    def kill_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        self.procs = []
+    return sum(benchlib.cpu_seconds(pid))
 
 
 def server_command(name, binaries, port):

@@ -44,7 +44,9 @@ import subprocess
 import sys
 import time
 
-TICK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (BenchError, Processes, cpu_seconds, cpu_ticks, free_port, spread,  # noqa: E402
+                      TICK, wait_rusage, write_file)
 
 # wrk calls done() once at the end; printing one JSON line there is sturdier
 # than scraping its text report. Defining only done() keeps wrk on its
@@ -97,78 +99,6 @@ http {{
 """
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    """(utime, stime) of the whole process (all threads), in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICK, int(fields[12]) / TICK
-
-
-def cpu_ticks(cpus):
-    """{cpu: (busy, steal)} jiffies from /proc/stat for the given CPUs."""
-    out = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            name, *vals = line.split()
-            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-                v = [int(x) for x in vals]
-                # user nice system idle iowait irq softirq steal ...
-                out[int(name[3:])] = (v[0] + v[1] + v[2] + v[5] + v[6], v[7])
-    return out
-
-
-class Processes:
-    """Every child started here; kill_all() ends whatever is still alive."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, args, **kw):
-        p = subprocess.Popen(args, **kw)
-        self.procs.append(p)
-        return p
-
-    def forget(self, p):
-        if p in self.procs:
-            self.procs.remove(p)
-
-    def stop(self, p, timeout=5.0):
-        if p.returncode is None and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=timeout)
-        self.forget(p)
-
-    def kill_all(self):
-        for p in self.procs:
-            if p.returncode is None and p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        self.procs = []
-
-
-def write_file(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def server_command(name, args, port):
     if name == "squall":
         return [os.path.join(args.build, "examples", "hello"), "--host", "127.0.0.1", "--port", str(port),
@@ -197,19 +127,6 @@ def start_server(procs, name, args):
         except OSError:
             time.sleep(0.05)
     raise BenchError("%s did not start listening" % name)
-
-
-def wait_rusage(p, timeout):
-    """Reaps p within timeout; returns its CPU seconds (user+system)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid == p.pid:
-            p.returncode = os.waitstatus_to_exitcode(status)
-            return ru.ru_utime + ru.ru_stime
-        if time.monotonic() > deadline:
-            raise BenchError("wrk did not finish in time")
-        time.sleep(0.02)
 
 
 def wrk(procs, args, port, load, seconds):
@@ -314,10 +231,6 @@ def latency(runs):
 
 def med(runs, key):
     return statistics.median(r[key] for r in runs)
-
-
-def spread(values, fmt):
-    return (fmt + " (" + fmt + "–" + fmt + ")") % (statistics.median(values), min(values), max(values))
 
 
 def col(runs, key, fmt="%.0f", scale=1.0):
