@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/socket.hpp"
+#include "engine/tls.hpp"
 #include "engine/thread_pool.hpp"
 #include "engine/time.hpp"
 #include "http/request.hpp"
@@ -15,9 +16,16 @@
 namespace squall::ws {
 
 bool parse_ws_url(std::string_view url, ws_url* out) {
-    constexpr std::string_view scheme = "ws://";
-    if (url.size() < scheme.size() || !http::iequals(url.substr(0, scheme.size()), scheme)) return false;
-    url.remove_prefix(scheme.size());
+    constexpr std::string_view plain = "ws://", secure = "wss://";
+    bool tls = false;
+    if (url.size() >= plain.size() && http::iequals(url.substr(0, plain.size()), plain)) {
+        url.remove_prefix(plain.size());
+    } else if (url.size() >= secure.size() && http::iequals(url.substr(0, secure.size()), secure)) {
+        url.remove_prefix(secure.size());
+        tls = true;
+    } else {
+        return false;
+    }
     std::size_t end = url.find_first_of("/?");
     std::string_view authority = url.substr(0, end);
     std::string_view rest = end == std::string_view::npos ? std::string_view() : url.substr(end);
@@ -37,7 +45,8 @@ bool parse_ws_url(std::string_view url, ws_url* out) {
         port = authority.substr(colon + 1);
     }
     if (host.empty()) return false;
-    out->port = 80;
+    out->tls = tls;
+    out->port = tls ? 443 : 80;
     if (!port.empty()) {
         unsigned p = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
@@ -117,7 +126,19 @@ task<result<std::shared_ptr<connection>>> open_client(ws_url u, client_options o
     if (!addr) co_return addr.error();
     auto fd = co_await connect_to(*addr, o.connect_timeout);
     if (!fd) co_return fd.error();
+    if (!u.tls) {
+        o.stream.tls = nullptr;
+    } else if (!o.stream.tls) {
+        // One context for every wss:// connection that brings none: the
+        // system's trust store is read once.
+        static const std::shared_ptr<tls_context> system_store = tls_context::client();
+        o.stream.tls = system_store;
+    }
     auto s = std::make_unique<stream>(std::move(*fd), o.stream);
+    if (u.tls) {
+        result<void> hs = co_await s->handshake(u.host);
+        if (!hs) co_return hs.error();
+    }
     std::string key = make_key();
     std::string req = request_for(u, key, o);
     result<void> w = co_await s->write(req);

@@ -8,7 +8,10 @@
 // connection, which owns its stream. Connecting and the handshake together
 // end at `connect_timeout` (errc::timed_out); a wrong answer gives
 // ws::errc::handshake_failed, a URL we cannot use ws::errc::bad_url.
-// TLS (wss://) is not offered yet. Loop thread only.
+// wss:// speaks TLS (engine/tls.hpp): stream.tls is the client context
+// (by default one shared context on the system's trust store), and the
+// TLS handshake (certificate, SNI, host name) runs inside connect_timeout
+// before the upgrade request. Loop thread only.
 // Tests: tests/ws/client_test.cpp, tests/examples/ws_node_server_test.py.
 #pragma once
 
@@ -34,10 +37,11 @@ struct client_options : connection_options {
 
 task<result<std::shared_ptr<connection>>> websocket_connect(std::string url, client_options opts = {});
 
-// The parts of a ws:// URL; false when it is not one.
+// The parts of a ws:// or wss:// URL; false when it is not one.
 struct ws_url {
     std::string host;  // without brackets for IPv6
-    std::uint16_t port = 80;
+    std::uint16_t port = 80;   // 443 for wss://
+    bool tls = false;          // wss://
     std::string target = "/";  // path and query
     std::string host_field;    // the Host field: host[:port]
 };

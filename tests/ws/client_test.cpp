@@ -5,8 +5,11 @@
 // The real-peer checks (node's ws server) are in tests/examples.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engine/listener.hpp"
 #include "engine/loop.hpp"
+#include "engine/tls.hpp"
 #include "tests/http/loopback_server.hpp"
 #include "ws/client.hpp"
 #include "ws/handler.hpp"
@@ -92,6 +95,38 @@ TEST(client, echo_with_and_without_deflate) {
     }
 }
 
+// wss://: our client against our server over TLS (certificates made by
+// tests/tls/make_certs.sh): verified against the test CA with SNI and the
+// host name, refused on the system store, and plain ws:// to the TLS port
+// fails.
+TEST(client, wss_against_our_tls_server) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::temp_directory_path() / ("squall-wss-test-" + std::to_string(::getpid()));
+    ASSERT_EQ(std::system((std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + dir.string()).c_str()), 0);
+    stream_options so;
+    tls_server_options sopts;
+    sopts.certificate = {(dir / "server.pem").string(), (dir / "server.key").string(), ""};
+    so.tls = tls_context::server(sopts);
+    loopback_server srv(make_app(), {}, true, so);
+    auto port = std::to_string(srv.port());
+    loop l;
+    client_options o;
+    tls_client_options copts;
+    copts.ca_file = (dir / "ca.pem").string();
+    o.stream.tls = tls_context::client(copts);
+    auto r = l.run_sync(talk("wss://localhost:" + port + "/echo", o, {"over tls", std::string(70000, 't')}));
+    ASSERT_FALSE(r.error) << r.error.message();
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(r.replies[0], "over tls");
+    EXPECT_EQ(r.replies[1], std::string(70000, 't'));
+    // The system store does not know our test CA.
+    EXPECT_TRUE(l.run_sync(talk("wss://localhost:" + port + "/echo", {}, {})).error);
+    // Plain WebSocket to the TLS port.
+    EXPECT_TRUE(l.run_sync(talk("ws://localhost:" + port + "/echo", {}, {})).error);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
 TEST(client, failures) {
     loopback_server srv(make_app());
     loop l;
@@ -132,7 +167,11 @@ TEST(client, url_parsing) {
     EXPECT_EQ(u.host_field, "[::1]:8080");
     ASSERT_TRUE(parse_ws_url("ws://h?x", &u));
     EXPECT_EQ(u.target, "/?x");
-    EXPECT_FALSE(parse_ws_url("wss://secure", &u));
+    ASSERT_TRUE(parse_ws_url("wss://secure/x", &u));
+    EXPECT_TRUE(u.tls);
+    EXPECT_EQ(u.port, 443);
+    EXPECT_EQ(u.host, "secure");
+    EXPECT_FALSE(parse_ws_url("wsss://secure", &u));
     EXPECT_FALSE(parse_ws_url("ws://", &u));
     EXPECT_FALSE(parse_ws_url("ws://user@host/", &u));
     EXPECT_FALSE(parse_ws_url("ws://host:0/", &u));
