@@ -9,7 +9,11 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
-                nlohmann-json3-dev libsqlite3-dev python3 python3-tornado curl
+                nlohmann-json3-dev libsqlite3-dev python3 python3-tornado curl \
+                python3-websockets chromium openssl testssl.sh
+
+# npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
+NPM_PACKAGES := ws@8
 
 .PHONY: all deps build test asan run bench clean
 
@@ -18,6 +22,7 @@ all: build
 # Installs only what is missing; quiet and quick when all is present.
 deps:
 	@scripts/install-deps $(DEB_PACKAGES)
+	@scripts/install-npm $(NPM_PACKAGES)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUALL_WERROR=ON $(CMAKE_ARGS)
@@ -44,8 +49,35 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/examples/squall-server --host 127.0.0.1 --port $(PORT)
 
+# squall against its peers (bench/bench.py): examples/hello and nginx,
+# h2o, Tornado and node's http each serving "Hello, world!" on CPU 0,
+# driven by squall-load on CPU 1 at 50 and 256 connections, 1 and 16
+# pipelined, and WebSocket echo of 64 B where squall's ws_echo and the
+# WebSocket peers exist; then squall-load against wrk on the same server.
+# Writes $(BUILD)/bench/bench_report.md and bench_chart.svg. The peers are
+# installed here when missing (not part of `make deps`; node's ws comes
+# with `deps`). --rt runs servers and clients as SCHED_FIFO, as bench-http
+# does; BENCH_ARGS= for normal priority, or e.g. "--rt --duration 3 --runs 1".
+BENCH_PACKAGES := nginx-light h2o python3-tornado wrk
+BENCH_ARGS     ?= --rt
 bench: build
+	@scripts/install-deps $(BENCH_PACKAGES)
+	@scripts/install-npm $(NPM_PACKAGES)
+	/usr/bin/python3 bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+
+# The engine's micro-benchmarks (Google Benchmark), medians of 5 runs.
+.PHONY: bench-micro
+bench-micro: build
 	$(BUILD)/bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+# What each io_uring feature buys on this kernel (bench/features_bench.py):
+# examples/hello with each feature switched off in turn, and SQPOLL on,
+# under squall-load; squall-features' probe heads the report
+# ($(BUILD)/bench/features_report.md).
+FEATURES_BENCH_ARGS ?= --rt
+.PHONY: bench-features
+bench-features: build
+	/usr/bin/python3 bench/features_bench.py --build $(BUILD) $(FEATURES_BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
@@ -68,6 +100,27 @@ HTTP_BENCH_ARGS ?= --rt
 bench-http: build
 	@scripts/install-deps nginx-light wrk
 	/usr/bin/python3 bench/http_bench.py --build $(BUILD) $(HTTP_BENCH_ARGS)
+
+# HTTPS load run: examples/hello with --cert/--key against nginx with the
+# same certificate, suites and groups, each pinned to CPU 0 with wrk on CPU
+# 1: kept-alive requests/s and new full handshakes/s, with server CPU per
+# request; the table goes to $(BUILD)/bench/tls_report.md. --plain adds
+# squall's plain-HTTP figure; --rt runs servers and wrk as SCHED_FIFO, as
+# bench-http does (TLS_BENCH_ARGS= for normal priority, TLS runs only).
+TLS_BENCH_ARGS ?= --rt --plain
+.PHONY: bench-tls
+bench-tls: build
+	@scripts/install-deps nginx-light wrk openssl
+	/usr/bin/python3 bench/tls_bench.py --build $(BUILD) $(TLS_BENCH_ARGS)
+
+# WebSocket echo load run: examples/ws_echo against node's ws and Tornado
+# (bench/peers/), each on CPU 0 with squall-load --ws on CPU 1, 64 B and
+# 16 KiB messages at 100 and 1,000 connections; the table goes to
+# $(BUILD)/bench/ws_report.md. WS_BENCH_ARGS= for other runs.
+WS_BENCH_ARGS ?= --rt
+.PHONY: bench-ws
+bench-ws: build
+	/usr/bin/python3 bench/ws_bench.py --build $(BUILD) $(WS_BENCH_ARGS)
 
 # libFuzzer targets (tests/fuzz/) built with clang in $(FUZZ_BUILD), each
 # run for $(FUZZ_TIME) s from its seed corpus (tests/fuzz/corpus/<target>/)

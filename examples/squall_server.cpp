@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 
+#include "chat/chat_room.hpp"
 #include "common/hello_routes.hpp"
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
@@ -35,6 +36,7 @@ void print_routes(const http::server_options& so, const std::string& db) {
     line("POST", "/echo", "the request body, echoed");
     line("GET", "/json", R"({"message":"Hello, world!"})");
     for (const auto& r : examples::todo_routes()) line(r.methods, r.path, r.description);
+    line("GET", "/chat/", "Tornado's chat demo (WebSocket /chat/chatsocket, long polling)");
     std::fflush(stdout);
 }
 
@@ -67,6 +69,13 @@ int main(int argc, char** argv) {
     http::application app(settings);
     examples::add_hello_routes(app);
     examples::add_todo_routes(app, *store, {todo.password_iterations});
+    examples::chat_room chat;
+    try {
+        examples::add_chat_routes(app, chat, SQUALL_CHAT_STATIC_DIR, "/chat");
+    } catch (const std::exception& e) {
+        spdlog::error("squall-server: {}", e.what());
+        return 1;
+    }
     print_routes(so, todo.db);
     return http::serve(app, so);
 }

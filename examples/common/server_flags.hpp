@@ -1,15 +1,21 @@
-// Command-line switches shared by the examples: threads, drain time, and
-// each io_uring feature squall uses, so that a run can measure what one
-// buys (make bench-features switches them off in turn).
+// Command-line switches shared by the examples: threads, drain time, each
+// io_uring feature squall uses, so that a run can measure what one buys
+// (make bench-features switches them off in turn), and TLS (--cert/--key:
+// HTTPS and WSS; plain HTTP without them).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "engine/listener.hpp"
 #include "engine/server.hpp"
 #include "engine/stream.hpp"
+#include "engine/tls.hpp"
 
 namespace squall::examples {
 
@@ -22,6 +28,11 @@ struct feature_flags {
     bool no_defer_taskrun = false;
     bool no_register_ring_fd = false;
     bool sqpoll = false;
+    // HTTPS / WSS: certificate and key (PEM), optional chain, and extra
+    // certificates chosen by SNI as HOST:CERT:KEY.
+    std::string cert, key, chain;
+    std::vector<std::string> sni;
+    double handshake_seconds = 10;
 };
 
 inline void add_server_flags(CLI::App& app, server_options& so, stream_options& st, feature_flags& f) {
@@ -39,6 +50,15 @@ inline void add_server_flags(CLI::App& app, server_options& so, stream_options& 
     app.add_flag("--no-defer-taskrun", f.no_defer_taskrun, "ring without SINGLE_ISSUER/DEFER_TASKRUN");
     app.add_flag("--no-register-ring-fd", f.no_register_ring_fd, "do not register the ring fd");
     app.add_flag("--sqpoll", f.sqpoll, "a kernel thread polls the submission queue");
+    auto* cert = app.add_option("--cert", f.cert, "serve TLS with this certificate (PEM; SIGHUP reloads it)");
+    auto* key = app.add_option("--key", f.key, "the certificate's private key (PEM)");
+    cert->needs(key);
+    key->needs(cert);
+    app.add_option("--chain", f.chain, "intermediate certificates sent after --cert (PEM)")->needs(cert);
+    app.add_option("--sni", f.sni, "HOST:CERT:KEY, a certificate for clients asking for HOST (repeatable)")
+        ->needs(cert);
+    app.add_option("--handshake-timeout", f.handshake_seconds, "seconds a TLS client gets to finish its handshake")
+        ->needs(cert);
 }
 
 // Applies the switches once parsing is done.
@@ -52,6 +72,25 @@ inline void apply_server_flags(const feature_flags& f, server_options& so, strea
     so.loop.defer_taskrun = !f.no_defer_taskrun;
     so.loop.register_ring_fd = !f.no_register_ring_fd;
     so.loop.sqpoll = f.sqpoll;
+    if (f.cert.empty()) return;
+    tls_server_options t;
+    t.certificate = {f.cert, f.key, f.chain};
+    t.handshake_timeout =
+        std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.handshake_seconds));
+    for (const auto& spec : f.sni) {
+        auto a = spec.find(':'), b = spec.find(':', a == std::string::npos ? a : a + 1);
+        if (a == std::string::npos || b == std::string::npos) {
+            std::fprintf(stderr, "--sni wants HOST:CERT:KEY, got %s\n", spec.c_str());
+            std::exit(2);
+        }
+        t.sni.push_back({spec.substr(0, a), {spec.substr(a + 1, b - a - 1), spec.substr(b + 1), ""}});
+    }
+    try {
+        st.tls = tls_context::server(std::move(t));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        std::exit(2);
+    }
 }
 
 }  // namespace squall::examples
