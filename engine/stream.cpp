@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <thread>
 
 #include "engine/detail/send_zc.hpp"
 #include "engine/detail/tls_session.hpp"
@@ -37,6 +38,40 @@ stream::stream(unique_fd fd, stream_options opts)
 
 stream::~stream() { close(); }
 
+namespace {
+// Whether an SQE not yet consumed by the kernel names `fd`. SQEs reach the
+// kernel only when the loop submits (or a full queue forces it), and the
+// kernel looks the fd number up then: one queued against a number closed
+// since would act on whatever file the number names by then, perhaps a
+// connection another loop thread just accepted. liburing maps SQ slots to
+// SQEs one to one.
+bool queued_for(io_uring* r, int fd) noexcept {
+    unsigned head = io_uring_smp_load_acquire(r->sq.khead);
+    for (unsigned i = head; i != r->sq.sqe_tail; ++i) {
+        const io_uring_sqe& e = r->sq.sqes[i & r->sq.ring_mask];
+        if (e.fd == fd && !(e.flags & IOSQE_FIXED_FILE)) return true;
+    }
+    return false;
+}
+}  // namespace
+
+void stream::release_fd() noexcept {
+    if (!fd_) return;
+    io_uring* r = loop_->raw_ring();
+    // A closing loop submits nothing more (what is queued dies with the
+    // ring), and must not start operations on memory about to be freed.
+    if (!loop_->closing() && queued_for(r, fd_.get())) {
+        // Hand them to the kernel while the number is still ours (each then
+        // holds the file; the cancels queued behind them end the receive).
+        // A kernel SQ thread takes them on its own time: wait until it has.
+        io_uring_submit(r);
+        if (r->flags & IORING_SETUP_SQPOLL) {
+            for (int spins = 0; spins < 100000 && queued_for(r, fd_.get()); ++spins) std::this_thread::yield();
+        }
+    }
+    fd_.reset();
+}
+
 void stream::close() noexcept {
     if (recv_armed_) {
         loop_->orphan_op(recv_ud_);  // its buffers go back to the ring
@@ -55,12 +90,12 @@ void stream::close() noexcept {
             if (!loop_->closing()) loop_->cancel_op(tls_send_ud_);
             tls_send_ = nullptr;
             if (fd_) {
-                fd_.reset();
+                release_fd();
                 end_write_turn();
             }
         }
     }
-    fd_.reset();
+    release_fd();
     readers_.wake_all();  // they see errc::closed
     handshakers_.wake_all();
 }
@@ -414,7 +449,7 @@ bool stream::tls_readable(bool raw) const noexcept {
     const auto& t = *tls_;
     return t.has_plain() || (!raw && has_spill()) || t.failed() ||
            t.status() == detail::tls_session::state::peer_closed || (pending_.empty() && (eof_ || recv_error_)) ||
-           !fd_;
+           !fd_ || t.status() == detail::tls_session::state::idle;  // a client before handshake(): an error
 }
 
 // The handshake deadline is a timer of its own, not a deadline on the
@@ -425,11 +460,35 @@ void stream::arm_handshake_deadline() {
     if (at == clock::time_point::max()) return;
     hs_timer_ = loop_->call_at(at, [this] {
         if (tls_->established() || tls_->failed()) return;
-        tls_->fail(errc::timed_out);
-        drop_pending();
-        readers_.wake_all();
-        handshakers_.wake_all();
+        tls_fail(errc::timed_out);
     });
+}
+
+// The session failed or the peer sent close_notify: nothing more the peer
+// sends is of use. The receive stops (an armed one is cancelled) and is not
+// armed again, since recv_error_ / eof_ now say so; the reader's error
+// comes from the session first.
+void stream::tls_end_receive() noexcept {
+    drop_pending();
+    auto& t = *tls_;
+    if (t.failed()) {
+        if (!recv_error_) recv_error_ = t.error();
+    } else {
+        eof_ = true;
+    }
+    if (recv_armed_ && !pausing_ && fd_ && !loop_->closing()) {
+        pausing_ = true;  // one cancel: the final completion clears it
+        loop_->cancel_op(recv_ud_);
+    }
+}
+
+// Fails the session from the stream's side (a send error, the handshake
+// deadline): later reads and writes return `ec`.
+void stream::tls_fail(std::error_code ec) noexcept {
+    tls_->fail(ec);
+    tls_end_receive();
+    readers_.wake_all();
+    handshakers_.wake_all();
 }
 
 void stream::tls_pump() noexcept {
@@ -450,8 +509,8 @@ void stream::tls_pump() noexcept {
     } catch (...) {
         t.fail(std::make_error_code(std::errc::not_enough_memory));
     }
-    if (t.failed() || t.status() == detail::tls_session::state::peer_closed) drop_pending();
-    maybe_rearm();
+    if (t.failed() || t.status() == detail::tls_session::state::peer_closed) tls_end_receive();
+    else maybe_rearm();
     if (t.has_output()) tls_kick_send();
     if (!was_established && t.established()) hs_timer_.cancel();
     if (t.failed() || (!was_established && t.established()) || (pending_.empty() && (eof_ || recv_error_)))
@@ -473,6 +532,7 @@ result<buffer_lease> stream::tls_take_chunk(bool raw) {
         return l;
     }
     if (!fd_) return errc::closed;
+    if (t.status() == detail::tls_session::state::idle) return tls_errc::handshake_first;
     if (t.failed()) return t.error();
     if (recv_error_) return recv_error_;
     if (eof_ || t.status() == detail::tls_session::state::peer_closed) return errc::eof;
@@ -500,9 +560,7 @@ void stream::tls_kick_send() noexcept {
         tls_send_ = op;
         submit_send(loop_, fd_.get(), op->bytes, 0, op, &stream::on_tls_send, tls_send_ud_);
     } catch (...) {
-        tls_->fail(std::make_error_code(std::errc::not_enough_memory));
-        readers_.wake_all();
-        handshakers_.wake_all();
+        tls_fail(std::make_error_code(std::errc::not_enough_memory));
     }
 }
 
@@ -522,11 +580,7 @@ void stream::on_tls_send(void* ctx, int res, unsigned /*flags*/) noexcept {
     }
     s->tls_send_ = nullptr;
     delete op;
-    if (res <= 0) {
-        s->tls_->fail(res < 0 ? from_errno(res) : std::make_error_code(std::errc::broken_pipe));
-        s->readers_.wake_all();
-        s->handshakers_.wake_all();
-    }
+    if (res <= 0) s->tls_fail(res < 0 ? from_errno(res) : std::make_error_code(std::errc::broken_pipe));
     s->end_write_turn();
 }
 
@@ -538,7 +592,12 @@ task<result<void>> stream::tls_send(clock::time_point deadline) {
         while (!bytes.empty()) {
             if (!fd_) co_return errc::closed;
             auto r = co_await send(fd_.get(), bytes).until(deadline);
-            if (!r) co_return r.error();
+            if (!r) {
+                // Part of a record may have gone out and the rest of `out`
+                // is lost: nothing more can be sent on this session.
+                tls_fail(r.error());
+                co_return r.error();
+            }
             bytes = bytes.subspan(static_cast<std::size_t>(*r));
         }
     }
@@ -549,6 +608,8 @@ task<result<void>> stream::tls_send(clock::time_point deadline) {
 // `parts` lives in the calling write's frame, which awaits this.
 task<result<void>> stream::tls_write(const iovec* parts, std::size_t n) {
     if (!tls_->established()) {
+        // A client that checks certificates needs the host name first;
+        // one that does not handshakes now, without a name.
         result<void> hs = co_await handshake();
         if (!hs) co_return hs;
     }
@@ -556,7 +617,10 @@ task<result<void>> stream::tls_write(const iovec* parts, std::size_t n) {
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     if (!fd_) co_return errc::closed;
-    if (auto ec = tls_->encrypt(parts, n)) co_return ec;
+    if (auto ec = tls_->encrypt(parts, n)) {
+        tls_fail(ec);
+        co_return ec;
+    }
     co_return co_await tls_send(write_deadline());
 }
 
@@ -584,6 +648,8 @@ private:
 task<result<void>> stream::handshake(std::string host) {
     if (!tls_) co_return result<void>{};
     if (tls_->status() == detail::tls_session::state::idle) {
+        // Without a name any certificate the trust store accepts would do.
+        if (host.empty() && opts_.tls->checks_host()) co_return tls_errc::handshake_first;
         tls_->start_client(host, opts_.tls->handshake_timeout());
         arm_handshake_deadline();
         tls_pump();

@@ -30,8 +30,16 @@
 // (read_some and the rest, write, writev, shutdown_write) is unchanged. A
 // server stream handshakes as the client's bytes arrive and must finish
 // within the context's handshake timeout (else reads and writes fail with
-// errc::timed_out); a client calls handshake(host) first. TLS failures are tls_category() errors. A plain
-// stream pays one pointer test per read and write for this.
+// errc::timed_out); a client calls handshake(host) first: reading before
+// it, or (with a context that checks certificates, the default) writing
+// before it or passing no host, fails at once with
+// tls_errc::handshake_first, as without a name any trusted certificate
+// would pass. TLS failures are tls_category() errors; a failed send (a
+// timeout included) fails the session, as part of a record may have gone
+// out. A plain stream pays one pointer test per read and write for this.
+//
+// close() hands the kernel any SQE still queued for the fd before closing
+// it, so none can reach whatever file the number names next.
 //
 // Ownership and threads: a stream owns its fd, belongs to the loop that
 // created it and must be destroyed before that loop; it is not movable
@@ -120,7 +128,8 @@ public:
 
     // TLS: runs the handshake to the end (a no-op for plain streams and
     // for a finished handshake). A client passes the server's host name,
-    // sent as SNI and checked against the certificate.
+    // sent as SNI and checked against the certificate; an empty one is
+    // tls_errc::handshake_first unless its context skips the checks.
     task<result<void>> handshake(std::string host = {});
     bool is_tls() const noexcept { return tls_ != nullptr; }
     // The negotiated ALPN protocol, TLS version, cipher suite, and whether
@@ -154,6 +163,7 @@ private:
     void handle_recv(int res, unsigned flags) noexcept;
     void arm_recv();
     void maybe_rearm();
+    void release_fd() noexcept;
     bool has_spill() const noexcept { return spill_pos_ < spill_.size(); }
     bool readable(bool raw) const noexcept {
         if (tls_) return tls_readable(raw);
@@ -163,6 +173,8 @@ private:
     struct tls_send_op;
     bool tls_readable(bool raw) const noexcept;
     void tls_pump() noexcept;
+    void tls_end_receive() noexcept;
+    void tls_fail(std::error_code ec) noexcept;
     void tls_kick_send() noexcept;
     static void on_tls_send(void* ctx, int res, unsigned flags) noexcept;
     void arm_handshake_deadline();

@@ -57,7 +57,11 @@ std::string reason(int code) {
 class tls_category_impl final : public std::error_category {
 public:
     const char* name() const noexcept override { return "squall.tls"; }
-    std::string message(int code) const override { return "TLS: " + reason(code); }
+    std::string message(int code) const override {
+        if (code == static_cast<int>(tls_errc::handshake_first))
+            return "TLS: a client stream needs handshake(host) before reading or writing";
+        return "TLS: " + reason(code);
+    }
 };
 
 struct ctx_deleter {
@@ -169,6 +173,8 @@ const std::error_category& tls_category() noexcept {
     static const tls_category_impl cat;
     return cat;
 }
+
+std::error_code make_error_code(tls_errc e) noexcept { return {static_cast<int>(e), tls_category()}; }
 
 namespace detail {
 

@@ -78,6 +78,9 @@ public:
     // throws and the current certificates stay in use.
     void reload();
     bool is_server() const noexcept { return server_; }
+    // A client context that checks the peer's certificate, and so needs
+    // the host name to check it against.
+    bool checks_host() const noexcept { return !server_ && client_opts_.verify; }
     clock::duration handshake_timeout() const noexcept { return handshake_timeout_; }
     // How many times reload() succeeded (for logs and tests).
     unsigned generation() const;
@@ -101,4 +104,15 @@ private:
 // an expired certificate or "peer subject name mismatch".
 const std::error_category& tls_category() noexcept;
 
+// squall's own TLS errors, in tls_category() (wolfSSL's codes are negative).
+enum class tls_errc {
+    // A client stream read before handshake(host), or written or
+    // handshaken without a host name while its context checks certificates.
+    handshake_first = 1,
+};
+std::error_code make_error_code(tls_errc e) noexcept;
+
 }  // namespace squall
+
+template <>
+struct std::is_error_code_enum<squall::tls_errc> : std::true_type {};

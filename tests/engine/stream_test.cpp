@@ -1,6 +1,9 @@
 #include "engine/stream.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <random>
 #include <string>
@@ -17,6 +20,25 @@ using squall::testing::send_all;
 using squall::testing::tcp_pair;
 
 namespace {
+
+// A connected unix socket pair whose first end takes the number `num`
+// (free now): what a new connection accepted on another thread could get.
+bool socket_at(int num, unique_fd* at, unique_fd* peer) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+    if (sv[1] == num) {
+        int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, num + 1);
+        ::close(sv[1]);
+        sv[1] = moved;
+    }
+    if (sv[0] != num) {
+        if (::dup3(sv[0], num, O_CLOEXEC) != num) return false;
+        ::close(sv[0]);
+    }
+    at->reset(num);
+    peer->reset(sv[1]);
+    return true;
+}
 
 std::string text_of(const buffer_lease& l) {
     return {reinterpret_cast<const char*>(l.bytes().data()), l.size()};
@@ -74,6 +96,37 @@ TEST_P(stream_modes, reads_what_the_peer_sends_until_eof) {
     // Reading past the end keeps saying eof.
     auto again = l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
     EXPECT_EQ(again, errc::eof);
+    if (opts().buffer_ring) {
+        EXPECT_EQ(l.buffers().in_use(), 0u);
+    }
+}
+
+// A receive armed in this turn is still a queued SQE when the reader gives
+// up and the stream closes; the number is free then and the next socket
+// made takes it. Were the SQE submitted after the close, that receive
+// would take the new socket's bytes.
+TEST_P(stream_modes, close_leaves_no_queued_receive_for_the_next_socket) {
+    loop l;
+    auto [server, client] = tcp_pair();
+    const int number = server.get();
+    stream s(std::move(server), opts());
+    unique_fd reused, reused_peer;
+    auto reader = [](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); };
+    auto closer = [](stream* st, int num, unique_fd* fd, unique_fd* peer) -> task<std::string> {
+        // The reader parked first (when_all starts children in order), so
+        // its receive is queued and not yet submitted.
+        st->close();
+        if (!socket_at(num, fd, peer)) co_return "socket_at";
+        send_all(peer->get(), "mine");
+        co_await sleep(20ms);  // turns of the loop: whatever was queued is submitted
+        char buf[16];
+        ssize_t n = ::recv(num, buf, sizeof buf, MSG_DONTWAIT);
+        co_return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "nothing";
+    };
+    auto [err, got] = l.run_sync(when_all(reader(&s), closer(&s, number, &reused, &reused_peer)));
+    EXPECT_EQ(err, errc::closed);
+    EXPECT_EQ(got, "mine");  // the new socket kept its bytes
+    EXPECT_EQ(l.ops_in_flight(), 0u);
     if (opts().buffer_ring) {
         EXPECT_EQ(l.buffers().in_use(), 0u);
     }

@@ -6,7 +6,9 @@
 #include "engine/tls.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -60,6 +62,25 @@ stream_options with(std::shared_ptr<tls_context> c) {
     stream_options o;
     o.tls = std::move(c);
     return o;
+}
+
+// A connected unix socket pair whose first end takes the number `num`
+// (free now): what a new connection accepted on another thread could get.
+bool socket_at(int num, unique_fd* at, unique_fd* peer) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+    if (sv[1] == num) {
+        int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, num + 1);
+        ::close(sv[1]);
+        sv[1] = moved;
+    }
+    if (sv[0] != num) {
+        if (::dup3(sv[0], num, O_CLOEXEC) != num) return false;
+        ::close(sv[0]);
+    }
+    at->reset(num);
+    peer->reset(sv[1]);
+    return true;
 }
 
 std::string text_of(const buffer_lease& l) { return {reinterpret_cast<const char*>(l.bytes().data()), l.size()}; }
@@ -288,6 +309,156 @@ TEST(tls, server_closes_plain_http_and_garbage) {
         EXPECT_NE(err.find("TLS"), std::string::npos) << err;
         EXPECT_EQ(l.buffers().in_use(), 0u);
     }
+}
+
+// A ClientHello cut short inside its record: the server queues an alert
+// and the connection (its handler) closes the stream at once, in the turn
+// the reader learns of the error, before the loop submits what it queued.
+// The alert still goes out, to this peer; and the number the fd had, taken
+// by a new socket right after the close, gets nothing and loses nothing:
+// neither the alert's send nor a receive lands there. A failed session
+// arms no receive again (one-shot mode would have armed one for the
+// waiting reader).
+class tls_close_modes : public ::testing::TestWithParam<bool> {};
+
+TEST_P(tls_close_modes, the_alert_goes_out_before_the_close_and_nowhere_else) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    const int number = sfd.get();
+    stream_options o = with(server_ctx());
+    o.multishot_recv = GetParam();
+    stream server(std::move(sfd), o);
+    send_all(cfd.get(), std::string("\x16\x03\x01\x00\x06\x01\x00\x00\x02\x03\x03", 11));
+    unique_fd reused, reused_peer;
+    std::size_t ops_at_error = 0;
+    auto serve = [](stream* s, int num, unique_fd* fd, unique_fd* peer, std::size_t* ops) -> task<std::string> {
+        auto chunk = co_await s->read_some();
+        std::string err = chunk ? "read " + text_of(*chunk) : chunk.error().message();
+        *ops = loop::current()->ops_in_flight();
+        s->close();
+        if (!socket_at(num, fd, peer)) co_return "socket_at";
+        send_all(peer->get(), "mine");
+        co_await sleep(20ms);  // turns of the loop: whatever was queued is submitted
+        co_return err;
+    };
+    std::string err = l.run_sync(serve(&server, number, &reused, &reused_peer, &ops_at_error));
+    EXPECT_NE(err.find("TLS"), std::string::npos) << err;
+    if (!GetParam()) {
+        EXPECT_EQ(ops_at_error, 1u);  // the alert's send; no receive armed again
+    }
+
+    char buf[64];
+    ssize_t n = ::recv(reused_peer.get(), buf, sizeof buf, MSG_DONTWAIT);
+    EXPECT_LT(n, 0) << "bytes meant for the closed connection reached the new socket";
+    n = ::recv(reused.get(), buf, sizeof buf, MSG_DONTWAIT);
+    EXPECT_EQ(n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "nothing", "mine");
+
+    std::string got = squall::testing::recv_n(cfd.get(), 64);  // up to EOF
+    ASSERT_GE(got.size(), 7u) << "no alert before the close";
+    EXPECT_EQ(got[0], 0x15);  // an alert record
+    EXPECT_EQ(l.ops_in_flight(), 0u);
+    EXPECT_EQ(l.buffers().in_use(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(tls, tls_close_modes, ::testing::Bool(),
+                         [](const auto& info) { return std::string(info.param ? "multishot" : "oneshot"); });
+
+// A send that fails midway (here cancelled while the peer reads nothing)
+// may have put out part of a record: the session fails, and later writes
+// and reads return that error at once instead of sending records after
+// the broken one.
+TEST(tls, a_send_that_fails_midway_fails_the_session) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream_options so = with(server_ctx());
+    so.read_timeout = 5s;  // bounds the read below were the session not failed
+    stream server(std::move(sfd), so);
+    stream client(std::move(cfd), with(client_ctx()));
+    auto accept = [](stream* s) -> task<std::string> {
+        result<void> h = co_await s->handshake();
+        co_return h ? "accepted" : h.error().message();
+    };
+    auto [s_hs, c_hs] = l.run_sync(when_all(accept(&server), handshake_error(&client, "localhost")));
+    ASSERT_EQ(s_hs, "accepted");
+    ASSERT_EQ(c_hs, "accepted");
+
+    auto flood = [](stream* s) -> task<std::error_code> {
+        std::string big(32 << 20, 'x');
+        result<void> w = co_await with_timeout(300ms, s->write(std::string_view(big)));
+        co_return w ? std::error_code() : w.error();
+    };
+    EXPECT_EQ(l.run_sync(flood(&server)), errc::timed_out);
+
+    // The client reads now: a write that went out would arrive.
+    auto after = [](stream* s) -> task<std::string> {
+        result<void> w = co_await s->write(std::string_view("after"));
+        auto r = co_await s->read_some();
+        s->close();
+        std::string out = w ? "sent" : w.error().message();
+        co_return out + " / " + (r ? "read" : r.error().message());
+    };
+    auto [second, tail] = l.run_sync(when_all(after(&server), read_to_end(&client)));
+    std::string canceled = std::error_code(errc::canceled).message();
+    EXPECT_EQ(second, canceled + " / " + canceled);
+    EXPECT_EQ(tail.find("after"), std::string::npos);
+    EXPECT_EQ(l.ops_in_flight(), 0u);
+}
+
+// A client that checks certificates (the default) and has no host name
+// would accept any trusted certificate: reading, writing or handshaking
+// without one fails at once, sends nothing, and handshake(host) still
+// works afterwards.
+TEST(tls, a_client_names_the_host_before_reading_or_writing) {
+    loop l;
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream_options co = with(client_ctx());
+    co.read_timeout = 5s;  // without the check the read would wait this long
+    stream client(std::move(cfd), co);
+    EXPECT_TRUE(client_ctx()->checks_host());
+    auto unnamed = [](stream* c) -> task<std::string> {
+        result<void> w = co_await c->write(std::string_view("early"));
+        auto r = co_await c->read_some();
+        result<void> h = co_await c->handshake();
+        std::string out;
+        out += w ? "sent" : w.error().message();
+        out += r ? " / read" : " / " + r.error().message();
+        out += h ? " / shook hands" : " / " + h.error().message();
+        co_return out;
+    };
+    std::string msg = std::error_code(tls_errc::handshake_first).message();
+    EXPECT_EQ(l.run_sync(unnamed(&client)), msg + " / " + msg + " / " + msg);
+    EXPECT_NE(msg.find("handshake(host)"), std::string::npos) << msg;
+    EXPECT_EQ(std::error_code(tls_errc::handshake_first), tls_errc::handshake_first);
+
+    auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", "named")));
+    EXPECT_EQ(c_got, "named");
+    EXPECT_EQ(s_end, "eof");
+}
+
+// Without certificate checks there is no name to check: a write handshakes
+// on its own, but a read before any handshake still fails at once rather
+// than wait for a server that waits for the ClientHello.
+TEST(tls, an_unchecking_client_handshakes_on_write_but_not_on_read) {
+    loop l;
+    tls_client_options o;
+    o.verify = false;
+    auto ctx = tls_context::client(o);
+    EXPECT_FALSE(ctx->checks_host());
+    auto [sfd, cfd] = tcp_pair();
+    stream server(std::move(sfd), with(server_ctx()));
+    stream_options co = with(ctx);
+    co.read_timeout = 5s;  // without the check the read would wait this long
+    stream client(std::move(cfd), co);
+    auto early_read = [](stream* c) -> task<std::error_code> { co_return (co_await c->read_some()).error(); };
+    EXPECT_EQ(l.run_sync(early_read(&client)), tls_errc::handshake_first);
+    auto write_first = [](stream* c) -> task<std::string> {
+        result<void> w = co_await c->write(std::string_view("unnamed"));
+        co_return w ? "sent" : w.error().message();
+    };
+    auto [got, sent] = l.run_sync(when_all(first_read_error(&server), write_first(&client)));
+    EXPECT_EQ(sent, "sent");
+    EXPECT_EQ(got, "read unnamed");
 }
 
 TEST(tls, server_ends_a_handshake_cut_short) {
