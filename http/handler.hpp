@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/cancel.hpp"
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
@@ -60,6 +61,9 @@ private:
 struct detached_connection {
     stream* s = nullptr;   // the connection's stream, valid until the verb returns
     std::string buffered;  // bytes the client sent after this request, already read
+    // Fires when the server stops gracefully (SIGTERM): a long-lived
+    // protocol should say goodbye (WebSocket: close 1001). May be empty.
+    cancel_token shutdown;
 };
 
 class request_handler {

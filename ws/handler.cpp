@@ -93,6 +93,30 @@ task<bool> websocket_handler::handshake(std::optional<deflate_params>* deflate, 
     co_return true;
 }
 
+namespace {
+
+task<void> say_going_away(std::shared_ptr<connection> c) {
+    result<void> r = co_await c->close(close_code::going_away, "server shutting down");
+    (void)r;
+}
+
+// Closes the WebSocket with 1001 when the HTTP server stops gracefully, so
+// that clients learn why instead of seeing the socket end at the drain.
+class going_away_on_shutdown final : public cancel_callback {
+public:
+    explicit going_away_on_shutdown(std::shared_ptr<connection> c)
+        : cancel_callback(&going_away_on_shutdown::fire), conn_(std::move(c)) {}
+
+private:
+    static void fire(cancel_callback* cb) noexcept {
+        auto* self = static_cast<going_away_on_shutdown*>(cb);
+        if (!self->conn_->closed() && !self->conn_->close_sent()) loop::current()->spawn(say_going_away(self->conn_));
+    }
+    std::shared_ptr<connection> conn_;
+};
+
+}  // namespace
+
 task<void> websocket_handler::get() {
     std::optional<deflate_params> deflate;
     std::string protocol;
@@ -102,6 +126,11 @@ task<void> websocket_handler::get() {
     if (!taken) co_return;
     conn_ = std::make_shared<connection>(taken->s, std::move(taken->buffered), role::server, ws_options, deflate,
                                          std::move(protocol));
+    going_away_on_shutdown goodbye(conn_);
+    if (taken->shutdown.can_be_cancelled() && !goodbye.attach(taken->shutdown.state())) {
+        result<void> c = co_await conn_->close(close_code::going_away, "server shutting down");
+        (void)c;  // already stopping: no session
+    }
     bool failed = false;
     try {
         co_await open();

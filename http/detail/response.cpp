@@ -107,7 +107,7 @@ task<result<detached_connection>> connection::detach(exchange& ex) {
     // to the ring: a long-lived upgraded connection must not hold them.
     // (A head rewritten for an inflated body is a copy whose views point
     // into the buffers: those then stay.)
-    detached_connection out{&s_, std::string(rest_)};
+    detached_connection out{&s_, std::string(rest_), shutdown_};
     rest_ = {};
     if (!ex.body().empty()) ex.replace_body(std::string(ex.body()));
     if (&ex.head() == &p_.head()) {

@@ -226,6 +226,24 @@ TEST(session, too_big_message_closes_with_1009) {
     EXPECT_EQ(close->close_code(), 1009);
 }
 
+// A graceful stop (SIGTERM) closes open WebSockets with 1001, going away.
+TEST(session, graceful_stop_closes_with_1001) {
+    loopback_server srv(make_app());
+    raw_client c(srv.port());
+    ASSERT_TRUE(c.send(upgrade()));
+    ASSERT_TRUE(c.read_response());
+    ASSERT_TRUE(c.send(make_frame("hello")));
+    std::string buf = c.take_unexpected();
+    auto echo = read_frame(c.fd(), buf);
+    ASSERT_TRUE(echo);
+    srv.begin_shutdown();
+    auto close = read_frame(c.fd(), buf);
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close->close_code(), 1001);
+    ASSERT_TRUE(c.send(make_frame(close_payload(1001), frame_spec{8})));
+    EXPECT_TRUE(c.closed_by_server() || buf.empty());
+}
+
 TEST(session, handler_exception_closes_with_1011) {
     loopback_server srv(make_app());
     raw_client c(srv.port());
