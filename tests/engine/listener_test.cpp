@@ -12,9 +12,12 @@
 #include <filesystem>
 
 #include "echo_fixture.hpp"
+#include "tests/support/fd_limit.hpp"
 
 using namespace squall;
 using namespace squall::stress;
+
+using squall::testing::fd_limit;
 
 namespace {
 
@@ -250,37 +253,6 @@ TEST(listener, max_queued_stops_accepting_after_a_burst) {
 // --- EMFILE -------------------------------------------------------------------
 
 namespace {
-
-// Lowers the soft RLIMIT_NOFILE so that exactly `free_slots` more
-// descriptors can be opened (holes below the highest open one are filled
-// with /dev/null first); restores the limit and closes the fillers when
-// destroyed.
-class fd_limit {
-public:
-    explicit fd_limit(int free_slots) {
-        ::getrlimit(RLIMIT_NOFILE, &old_);
-        int highest = 0;
-        for (auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
-            highest = std::max(highest, std::stoi(e.path().filename().string()));
-        for (;;) {
-            unique_fd f(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            if (!f) throw std::system_error(errno, std::system_category(), "open /dev/null");
-            if (f.get() > highest) break;  // no hole left; this one is closed again
-            fillers_.push_back(std::move(f));
-        }
-        rlimit lowered = old_;
-        lowered.rlim_cur = static_cast<rlim_t>(highest + 1 + free_slots);
-        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0)
-            throw std::system_error(errno, std::system_category(), "setrlimit");
-    }
-    ~fd_limit() { ::setrlimit(RLIMIT_NOFILE, &old_); }
-    fd_limit(const fd_limit&) = delete;
-    fd_limit& operator=(const fd_limit&) = delete;
-
-private:
-    rlimit old_{};
-    std::vector<unique_fd> fillers_;
-};
 
 struct emfile_progress {
     std::size_t served = 0;       // clients whose first echo came back

@@ -11,6 +11,7 @@
 
 #include "engine/time.hpp"
 #include "engine/when.hpp"
+#include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
 
 using namespace squall;
@@ -18,57 +19,9 @@ using namespace std::chrono_literals;
 using squall::testing::recv_n;
 using squall::testing::send_all;
 using squall::testing::tcp_pair;
+using namespace squall::testing;
 
 namespace {
-
-// A connected unix socket pair whose first end takes the number `num`
-// (free now): what a new connection accepted on another thread could get.
-bool socket_at(int num, unique_fd* at, unique_fd* peer) {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
-    if (sv[1] == num) {
-        int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, num + 1);
-        ::close(sv[1]);
-        sv[1] = moved;
-    }
-    if (sv[0] != num) {
-        if (::dup3(sv[0], num, O_CLOEXEC) != num) return false;
-        ::close(sv[0]);
-    }
-    at->reset(num);
-    peer->reset(sv[1]);
-    return true;
-}
-
-std::string text_of(const buffer_lease& l) {
-    return {reinterpret_cast<const char*>(l.bytes().data()), l.size()};
-}
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::mt19937 rng(seed);
-    for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
-    return s;
-}
-
-task<std::string> read_n(stream* s, std::size_t n) {
-    std::string out;
-    while (out.size() < n) {
-        auto chunk = co_await s->read_some();
-        if (!chunk) co_return out + "<" + chunk.error().message() + ">";
-        out += text_of(*chunk);
-    }
-    co_return out;
-}
-
-task<std::string> read_to_eof(stream* s) {
-    std::string out;
-    for (;;) {
-        auto chunk = co_await s->read_some();
-        if (!chunk) co_return chunk.error() == errc::eof ? out : out + "<" + chunk.error().message() + ">";
-        out += text_of(*chunk);
-    }
-}
 
 class stream_modes : public ::testing::TestWithParam<int> {
 protected:

@@ -19,12 +19,14 @@
 #include "engine/stream.hpp"
 #include "engine/time.hpp"
 #include "engine/when.hpp"
+#include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
 using squall::testing::send_all;
 using squall::testing::tcp_pair;
+using namespace squall::testing;
 
 namespace {
 
@@ -64,53 +66,6 @@ stream_options with(std::shared_ptr<tls_context> c) {
     return o;
 }
 
-// A connected unix socket pair whose first end takes the number `num`
-// (free now): what a new connection accepted on another thread could get.
-bool socket_at(int num, unique_fd* at, unique_fd* peer) {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
-    if (sv[1] == num) {
-        int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, num + 1);
-        ::close(sv[1]);
-        sv[1] = moved;
-    }
-    if (sv[0] != num) {
-        if (::dup3(sv[0], num, O_CLOEXEC) != num) return false;
-        ::close(sv[0]);
-    }
-    at->reset(num);
-    peer->reset(sv[1]);
-    return true;
-}
-
-std::string text_of(const buffer_lease& l) { return {reinterpret_cast<const char*>(l.bytes().data()), l.size()}; }
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::mt19937 rng(seed);
-    for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
-    return s;
-}
-
-// Reads n bytes (or what came before an error, with the error appended).
-task<std::string> read_n(stream* s, std::size_t n) {
-    std::string out;
-    while (out.size() < n) {
-        auto chunk = co_await s->read_some();
-        if (!chunk) co_return out + "<" + chunk.error().message() + ">";
-        out += text_of(*chunk);
-    }
-    co_return out;
-}
-
-task<std::string> read_to_end(stream* s) {
-    std::string out;
-    for (;;) {
-        auto chunk = co_await s->read_some();
-        if (!chunk) co_return chunk.error() == errc::eof ? out : out + "<" + chunk.error().message() + ">";
-        out += text_of(*chunk);
-    }
-}
 
 // The server's side: echo what comes until the peer ends, then close_notify.
 task<std::string> echo(stream* s) {
@@ -135,7 +90,7 @@ task<std::string> client_round_trip(stream* c, std::string host, std::string dat
     std::string back = co_await read_n(c, data.size());
     result<void> shut = co_await c->shutdown_write();
     if (!shut) co_return "shutdown: " + shut.error().message();
-    std::string rest = co_await read_to_end(c);
+    std::string rest = co_await read_to_eof(c);
     co_return back + rest;
 }
 
@@ -397,7 +352,7 @@ TEST(tls, a_send_that_fails_midway_fails_the_session) {
         std::string out = w ? "sent" : w.error().message();
         co_return out + " / " + (r ? "read" : r.error().message());
     };
-    auto [second, tail] = l.run_sync(when_all(after(&server), read_to_end(&client)));
+    auto [second, tail] = l.run_sync(when_all(after(&server), read_to_eof(&client)));
     std::string canceled = std::error_code(errc::canceled).message();
     EXPECT_EQ(second, canceled + " / " + canceled);
     EXPECT_EQ(tail.find("after"), std::string::npos);

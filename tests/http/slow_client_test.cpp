@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "bad_input_support.hpp"
+#include "tests/support/fd_limit.hpp"
 
 // --- slow and vanishing clients ------------------------------------------------
 
@@ -96,6 +97,8 @@ TEST(http_slow_clients, unread_response_is_closed_at_the_write_timeout_with_boun
     expect_served(*srv);
 }
 
+using squall::testing::fd_limit;
+
 namespace {
 
 // Sends `bytes`, lets the server read them, then resets the connection.
@@ -161,36 +164,6 @@ TEST(http_slow_clients, idle_keep_alive_is_closed_after_the_keepalive_timeout) {
 // --- EMFILE --------------------------------------------------------------------
 
 namespace {
-
-// Lowers the soft RLIMIT_NOFILE so that exactly `free_slots` more
-// descriptors can be opened (holes below the highest open one are filled
-// first); restores it on destruction or restore().
-class fd_limit {
-public:
-    explicit fd_limit(int free_slots) {
-        ::getrlimit(RLIMIT_NOFILE, &old_);
-        int highest = 0;
-        for (auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
-            highest = std::max(highest, std::stoi(e.path().filename().string()));
-        for (;;) {
-            unique_fd f(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            if (!f) throw std::system_error(errno, std::system_category(), "open /dev/null");
-            if (f.get() > highest) break;  // no hole left; this one is closed again
-            fillers_.push_back(std::move(f));
-        }
-        rlimit lowered = old_;
-        lowered.rlim_cur = static_cast<rlim_t>(highest + 1 + free_slots);
-        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::system_error(errno, std::system_category(), "setrlimit");
-    }
-    ~fd_limit() { restore(); }
-    void restore() { ::setrlimit(RLIMIT_NOFILE, &old_); }
-    fd_limit(const fd_limit&) = delete;
-    fd_limit& operator=(const fd_limit&) = delete;
-
-private:
-    rlimit old_{};
-    std::vector<unique_fd> fillers_;
-};
 
 void expect_hello(raw_client& c) {
     ASSERT_TRUE(c.send(get("/hello")));
