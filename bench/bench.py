@@ -90,13 +90,7 @@ def server_command(name, ws, args, port):
             return ["node", path, "--port", str(port)], None
         return ["/usr/bin/python3", path, "--port", str(port)], None
     if name == "nginx":
-        prefix = os.path.abspath(os.path.join(args.bench_dir, "peers", "nginx"))
-        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            os.makedirs(os.path.join(prefix, d), exist_ok=True)
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(os.path.join(PEERS, "nginx.conf")) as f:
-            bl.write_file(conf, f.read().format(prefix=prefix, port=port))
-        return [args.nginx, "-p", prefix + "/", "-e", os.path.join(prefix, "error.log"), "-c", conf], None
+        return bl.nginx_config(os.path.join(args.bench_dir, "peers"), "nginx", args.nginx, port), None
     if name == "h2o":
         conf = os.path.abspath(os.path.join(args.bench_dir, "peers", "h2o", "h2o.conf"))
         with open(os.path.join(PEERS, "h2o.conf")) as f:

@@ -144,6 +144,21 @@ def kill_on_sigterm():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def nginx_config(bench_dir, name, nginx, port, listen_extra="", server_extra=""):
+    """Writes bench/peers/nginx.conf (one worker, `return 200 "Hello,
+    world!"`) filled in under bench_dir/name; returns the command that
+    runs it in the foreground."""
+    prefix = os.path.abspath(os.path.join(bench_dir, name))
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(os.path.join(prefix, d), exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "nginx.conf")) as f:
+        text = f.read().format(prefix=prefix, port=port, listen_extra=listen_extra,
+                               server_extra=server_extra + "\n" if server_extra else "")
+    write_file(conf, text)
+    return [nginx, "-p", prefix + "/", "-e", os.path.join(prefix, "error.log"), "-c", conf]
+
+
 def write_file(path, text):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:

@@ -46,7 +46,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BenchError, Processes, cpu_seconds, cpu_ticks, free_port, spread,  # noqa: E402
-                      TICK, wait_rusage, write_file)
+                      TICK, nginx_config, wait_rusage, write_file)
 
 # wrk calls done() once at the end; printing one JSON line there is sturdier
 # than scraping its text report. Defining only done() keeps wrk on its
@@ -71,44 +71,13 @@ end
 request = function() return batch end
 """
 
-NGINX_CONF = """worker_processes 1;
-daemon off;
-master_process off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 75s;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            default_type text/plain;
-            return 200 "Hello, world!";
-        }}
-    }}
-}}
-"""
 
 
 def server_command(name, args, port):
     if name == "squall":
         return [os.path.join(args.build, "examples", "hello"), "--host", "127.0.0.1", "--port", str(port),
                 "--threads", "1", "--drain", "1"] + shlex.split(args.squall_args)
-    prefix = os.path.abspath(os.path.join(args.bench_dir, "nginx"))
-    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        os.makedirs(os.path.join(prefix, d), exist_ok=True)
-    conf = os.path.join(prefix, "nginx.conf")
-    write_file(conf, NGINX_CONF.format(prefix=prefix, port=port))
-    return [args.nginx, "-p", prefix + "/", "-e", os.path.join(prefix, "error.log"), "-c", conf]
+    return nginx_config(args.bench_dir, "nginx", args.nginx, port)
 
 
 def start_server(procs, name, args):

@@ -47,40 +47,6 @@ TLS13 = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA
 TLS12 = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 
-NGINX_CONF = """worker_processes 1;
-daemon off;
-master_process off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 75s;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_ciphers {tls12};
-        ssl_conf_command Ciphersuites {tls13};
-        ssl_prefer_server_ciphers on;
-        ssl_ecdh_curve X25519:prime256v1:secp384r1;
-        ssl_session_tickets on;
-        location / {{
-            default_type text/plain;
-            return 200 "Hello, world!";
-        }}
-    }}
-}}
-"""
 
 CLOSE_LUA = """wrk.headers["Connection"] = "close"
 """ + hb.DONE_LUA
@@ -99,13 +65,17 @@ def server_command(name, args, port):
         if name == "squall":
             cmd += ["--cert", args.cert, "--key", args.key]
         return cmd
-    prefix = os.path.abspath(os.path.join(args.bench_dir, "nginx-tls"))
-    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        os.makedirs(os.path.join(prefix, d), exist_ok=True)
-    conf = os.path.join(prefix, "nginx.conf")
-    hb.write_file(conf, NGINX_CONF.format(prefix=prefix, port=port, cert=args.cert, key=args.key,
-                                          tls12=TLS12, tls13=TLS13))
-    return [args.nginx, "-p", prefix + "/", "-e", os.path.join(prefix, "error.log"), "-c", conf]
+    # The same suites and groups squall offers (engine/tls.cpp).
+    tls = "\n".join("        " + line for line in (
+        "ssl_certificate %s;" % args.cert,
+        "ssl_certificate_key %s;" % args.key,
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        "ssl_ciphers %s;" % TLS12,
+        "ssl_conf_command Ciphersuites %s;" % TLS13,
+        "ssl_prefer_server_ciphers on;",
+        "ssl_ecdh_curve X25519:prime256v1:secp384r1;",
+        "ssl_session_tickets on;"))
+    return hb.nginx_config(args.bench_dir, "nginx-tls", args.nginx, port, listen_extra=" ssl", server_extra=tls)
 
 
 def start_server(procs, name, args):
