@@ -130,7 +130,7 @@ bench-ws: build
 # stays as lean as `make test` needs.
 FUZZ_BUILD    ?= build-fuzz
 FUZZ_TIME     ?= 60
-FUZZ_TARGETS  := parser form
+FUZZ_TARGETS  := parser form ws_reader
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
 .PHONY: fuzz clean-fuzz
