@@ -63,6 +63,7 @@ std::string_view request_handler::body() const noexcept { return ex_->body(); }
 const std::vector<std::string>& request_handler::path_args() const noexcept { return ex_->args(); }
 std::string_view request_handler::remote_ip() const noexcept { return ex_->remote_ip(); }
 const application& request_handler::app() const noexcept { return ex_->app(); }
+cancel_token request_handler::shutdown_token() const noexcept { return ex_->conn().shutdown_token(); }
 const std::vector<std::pair<std::string, uploaded_file>>& request_handler::files() const { return ex_->files(); }
 
 std::optional<std::string> request_handler::get_query_argument(std::string_view name) const {

@@ -146,6 +146,12 @@ public:
     // the head could not be written.
     task<result<detached_connection>> detach();
 
+    // Fires when the server stops gracefully (SIGTERM). A request in
+    // progress is let finish, within the drain time; one that may wait
+    // long (a long poll) can run its wait under this token to answer at
+    // once instead. Empty when the server has no graceful stop.
+    cancel_token shutdown_token() const noexcept;
+
     // The application this request runs in, and its settings.
     const class application& app() const noexcept;
 

@@ -108,6 +108,13 @@ private:
     chat_room* c_;
 };
 
+// A long poll's wait, run under the server's shutdown token so that a
+// graceful stop answers waiting pollers at once (they poll again).
+task<result<void>> wait_for_news(chat_readers* here, clock::time_point deadline) {
+    result<void> woke = co_await here->changed.wait(deadline);
+    co_return woke;
+}
+
 class updates_handler : public http::request_handler {
 public:
     explicit updates_handler(chat_room* c) : c_(c) {}
@@ -120,7 +127,9 @@ public:
         auto deadline = clock::now() + std::chrono::seconds(25);
         std::vector<chat_message> news = c_->since(cursor);
         while (news.empty() && clock::now() < deadline) {
-            result<void> woke = co_await here.changed.wait(deadline);
+            auto wait = wait_for_news(&here, deadline);
+            wait.set_cancel_token(shutdown_token());
+            result<void> woke = co_await std::move(wait);
             if (!woke) break;
             news = c_->since(cursor);
         }

@@ -56,6 +56,7 @@ public:
 
     // For the handler: send what the exchange holds now (chunked).
     task<result<void>> flush(exchange& ex);
+    cancel_token shutdown_token() const noexcept { return shutdown_; }
     // For the handler: write the head and hand the stream over (Upgrade).
     task<result<detached_connection>> detach(exchange& ex);
 

@@ -118,6 +118,19 @@ task<void> form(request_handler& h) {
     co_return;
 }
 
+// A long poll: waits up to 30 s, or until the server stops.
+task<result<void>> long_wait() {
+    result<void> slept = co_await sleep(30s);
+    co_return slept;
+}
+
+task<void> long_poll(request_handler& h) {
+    auto wait = long_wait();
+    wait.set_cancel_token(h.shutdown_token());
+    result<void> slept = co_await std::move(wait);
+    h.write(slept ? "timeout" : "stopping");
+}
+
 std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
     app_settings s;
     s.access_log = false;
@@ -126,6 +139,7 @@ std::unique_ptr<loopback_server> start(std::uint64_t max_body = 1 << 20) {
     app->add<echo_upgrade>("/echo");
     app->get("/hello", hello);
     app->get("/slow", slow);
+    app->get("/poll", long_poll);
     app->post("/form", form);
     app->get("/flush2", flush_twice);
     app->post("/size", body_size);
@@ -473,10 +487,17 @@ TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
     server->wait_until([](const server_stats& s) { return s.connections == 2; });
     std::this_thread::sleep_for(20ms);  // the slow request is in its handler
     raw_client fresh(server->port());  // connected, nothing sent yet
-    server->wait_until([](const server_stats& s) { return s.connections == 3; });
+    raw_client poller(server->port());
+    ASSERT_TRUE(poller.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"));
+    server->wait_until([](const server_stats& s) { return s.connections == 4; });
     server->begin_shutdown();
     EXPECT_TRUE(idle.eof_next());  // long before the 60 s keep-alive timeout
     EXPECT_TRUE(fresh.eof_next());  // and the 30 s header timeout
+    // A long poll that waits under shutdown_token() answers at once.
+    auto polled = poller.read_response();
+    ASSERT_TRUE(polled);
+    EXPECT_EQ(polled->body, "stopping");
+    EXPECT_TRUE(polled->closes());
     auto r = busy.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "slow");
