@@ -20,12 +20,10 @@ int main(int argc, char** argv) {
     http::server_options so;
     examples::feature_flags flags;
     std::string static_dir = SQUALL_CHAT_STATIC_DIR;
-    cli.add_option("--host", so.host, "numeric address to listen on");
-    cli.add_option("--port", so.port, "TCP port");
     cli.add_option("--static-dir", static_dir, "where index.html and chat.js are")->capture_default_str();
-    examples::add_server_flags(cli, so.run, so.stream, flags);
+    examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
-    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+    examples::apply_http_server_flags(flags, so);
 
     examples::chat_room room;
     http::application app;

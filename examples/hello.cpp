@@ -17,12 +17,10 @@ int main(int argc, char** argv) {
     http::server_options so;
     examples::feature_flags flags;
     bool access_log = false;
-    cli.add_option("--host", so.host, "numeric address to listen on");
-    cli.add_option("--port", so.port, "TCP port");
     cli.add_flag("--access-log", access_log, "log one line per request");
-    examples::add_server_flags(cli, so.run, so.stream, flags);
+    examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
-    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+    examples::apply_http_server_flags(flags, so);
 
     http::app_settings settings;
     settings.access_log = access_log;

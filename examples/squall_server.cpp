@@ -48,25 +48,15 @@ int main(int argc, char** argv) {
     examples::feature_flags flags;
     examples::todo_flags todo;
     bool access_log = false;
-    cli.add_option("--host", so.host, "numeric address to listen on")->capture_default_str();
-    cli.add_option("--port", so.port, "TCP port")->capture_default_str();
     cli.add_flag("--access-log", access_log, "log one line per request");
     examples::add_todo_flags(cli, todo);
-    examples::add_server_flags(cli, so.run, so.stream, flags);
+    examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
-    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+    examples::apply_http_server_flags(flags, so);
 
-    std::unique_ptr<examples::todo_store> store;
-    try {
-        store = std::make_unique<examples::todo_store>(todo.db);
-    } catch (const std::exception& e) {
-        spdlog::error("squall-server: {}", e.what());
-        return 1;
-    }
-    http::app_settings settings;
-    settings.access_log = access_log;
-    settings.cookie_secret = examples::todo_cookie_secret(todo);
-    http::application app(settings);
+    auto store = examples::open_todo_store(todo, "squall-server");
+    if (!store) return 1;
+    http::application app(examples::todo_app_settings(todo, access_log));
     examples::add_hello_routes(app);
     examples::add_todo_routes(app, *store, {todo.password_iterations});
     examples::chat_room chat;

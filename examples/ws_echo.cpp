@@ -66,16 +66,14 @@ int main(int argc, char** argv) {
     std::size_t max_message = 10 * 1024 * 1024;
     double ping_interval = 0;
     int level = 6;
-    cli.add_option("--host", so.host, "numeric address to listen on");
-    cli.add_option("--port", so.port, "TCP port");
     cli.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate");
     cli.add_option("--compression-level", level, "zlib level for permessage-deflate (1 fastest, 9 smallest)")
         ->check(CLI::Range(0, 9));
     cli.add_option("--max-message-size", max_message, "bytes a message may have (also after inflating)");
     cli.add_option("--ping-interval", ping_interval, "seconds between pings (0: none)");
-    examples::add_server_flags(cli, so.run, so.stream, flags);
+    examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
-    examples::apply_server_flags(flags, so.run, so.stream, so.listener);
+    examples::apply_http_server_flags(flags, so);
 
     ws::connection_options wo;
     wo.deflate.enabled = !no_deflate;

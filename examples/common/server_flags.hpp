@@ -16,6 +16,7 @@
 #include "engine/server.hpp"
 #include "engine/stream.hpp"
 #include "engine/tls.hpp"
+#include "http/server.hpp"
 
 namespace squall::examples {
 
@@ -91,6 +92,17 @@ inline void apply_server_flags(const feature_flags& f, server_options& so, strea
         std::fprintf(stderr, "%s\n", e.what());
         std::exit(2);
     }
+}
+
+// The HTTP examples' --host and --port, then the switches above.
+inline void add_http_server_flags(CLI::App& app, http::server_options& so, feature_flags& f) {
+    app.add_option("--host", so.host, "numeric address to listen on")->capture_default_str();
+    app.add_option("--port", so.port, "TCP port")->capture_default_str();
+    add_server_flags(app, so.run, so.stream, f);
+}
+
+inline void apply_http_server_flags(const feature_flags& f, http::server_options& so) {
+    apply_server_flags(f, so.run, so.stream, so.listener);
 }
 
 }  // namespace squall::examples

@@ -1,16 +1,22 @@
 // Command-line options of the servers that carry the to-do API
 // (examples/todo and squall-server): the database, the cookie secret and
-// the password hashing cost.
+// the password hashing cost, and the store and settings made from them.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <cstdint>
+#include <exception>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/crypto.hpp"
+#include "http/application.hpp"
 #include "todo/password.hpp"
+#include "todo/store.hpp"
 
 namespace squall::examples {
 
@@ -38,6 +44,25 @@ inline std::string todo_cookie_secret(const todo_flags& f) {
     std::array<std::uint8_t, 32> key{};
     crypto::random_bytes(key.data(), key.size());
     return crypto::hex(key);
+}
+
+// The store for --db; null (after logging why, as `program`) when the
+// database cannot be opened.
+inline std::unique_ptr<todo_store> open_todo_store(const todo_flags& f, std::string_view program) {
+    try {
+        return std::make_unique<todo_store>(f.db);
+    } catch (const std::exception& e) {
+        spdlog::error("{}: {}", program, e.what());
+        return nullptr;
+    }
+}
+
+// Settings of an application that serves the to-do API.
+inline http::app_settings todo_app_settings(const todo_flags& f, bool access_log) {
+    http::app_settings settings;
+    settings.access_log = access_log;
+    settings.cookie_secret = todo_cookie_secret(f);
+    return settings;
 }
 
 }  // namespace squall::examples
