@@ -29,17 +29,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from squall_testing import free_port, wait_listening  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from tls_testing import check, finish, free_port, make_certs, wait_listening
 
 
 def context(certs, version=None):
@@ -171,8 +161,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="squall-https-test-")
     procs = []
     try:
-        certs = os.path.join(tmp, "certs")
-        subprocess.run([os.path.join(HERE, "make_certs.sh"), certs], check=True, timeout=60)
+        certs = make_certs(tmp)
         live = os.path.join(tmp, "live")
         os.mkdir(live)
         shutil.copy(os.path.join(certs, "server.pem"), os.path.join(live, "cert.pem"))
@@ -228,10 +217,7 @@ def main():
                 p.kill()
                 p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":

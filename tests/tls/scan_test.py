@@ -16,17 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from squall_testing import free_port, wait_listening  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from tls_testing import check, finish, free_port, make_certs, wait_listening
 
 
 def handshake(port, *args):
@@ -54,8 +44,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="squall-tls-scan-")
     proc = None
     try:
-        certs = os.path.join(tmp, "certs")
-        subprocess.run([os.path.join(HERE, "make_certs.sh"), certs], check=True, timeout=60)
+        certs = make_certs(tmp)
         port = free_port()
         proc = subprocess.Popen(
             [hello, "--port", str(port), "--cert", os.path.join(certs, "server.pem"),
@@ -106,10 +95,7 @@ def main():
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":
