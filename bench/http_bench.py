@@ -103,7 +103,14 @@ def wrk(procs, args, port, load, seconds):
     script = os.path.join(args.bench_dir, "pipeline%d.lua" % load["depth"] if load["depth"] > 1 else "done.lua")
     cmd = args.nice_prefix + ["taskset", "-c", "1", args.wrk, "-t1", "-c%d" % load["conns"], "-d%ds" % seconds,
                               "--latency", "--timeout", "5s", "-s", script, "http://127.0.0.1:%d/" % port]
-    out_path = os.path.join(args.bench_dir, "wrk.out")
+    return run_wrk(procs, cmd, os.path.join(args.bench_dir, "wrk.out"), seconds,
+                   ("connect", "read", "write", "status", "timeout"))
+
+
+def run_wrk(procs, cmd, out_path, seconds, error_kinds):
+    """Runs the wrk command `cmd` (its script prints an HTTPBENCH line);
+    returns that summary with wrk's own CPU use. Any of `error_kinds`
+    counted by wrk fails the run."""
     with open(out_path, "w+b") as out:
         client = procs.start(cmd, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -118,8 +125,7 @@ def wrk(procs, args, port, load, seconds):
     if client.returncode != 0 or not lines:
         raise BenchError("wrk failed (%s):\n%s" % (client.returncode, text))
     r = json.loads(lines[-1][len("HTTPBENCH "):])
-    errors = sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
-    if errors or not r["requests"]:
+    if sum(r[k] for k in error_kinds) or not r["requests"]:
         raise BenchError("wrk saw errors:\n" + text)
     r["seconds"] = r["duration_us"] / 1e6
     r["wall"] = wall
@@ -131,9 +137,15 @@ def wrk(procs, args, port, load, seconds):
 
 
 def measure(procs, args, server_pid, port, load):
+    return measured(server_pid, lambda: wrk(procs, args, port, load, args.duration))
+
+
+def measured(server_pid, run_client):
+    """run_client()'s result with the server's CPU time per request, and
+    what else ran on CPUs 0 and 1 meanwhile."""
     ticks0 = cpu_ticks((0, 1))
     user0, sys0 = cpu_seconds(server_pid)
-    r = wrk(procs, args, port, load, args.duration)
+    r = run_client()
     user1, sys1 = cpu_seconds(server_pid)
     ticks1 = cpu_ticks((0, 1))
     cpu0, cpu1 = user0 + sys0, user1 + sys1

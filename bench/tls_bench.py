@@ -30,7 +30,6 @@ Everything runs on 127.0.0.1, every wait is bounded, and every process
 started here is killed on the way out.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -102,54 +101,15 @@ def wrk(procs, args, url, load, seconds):
     prio = [] if load["close"] else args.prio
     cmd = prio + ["taskset", "-c", "1", args.wrk, "-t1", "-c%d" % load["conns"], "-d%ds" % seconds,
            "--latency", "--timeout", "5s", "-s", script, url]
-    out_path = os.path.join(args.bench_dir, "wrk-tls.out")
-    with open(out_path, "w+b") as out:
-        client = procs.start(cmd, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            t0 = time.monotonic()
-            client_cpu = hb.wait_rusage(client, seconds + 30)
-            wall = time.monotonic() - t0
-        finally:
-            procs.stop(client)
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    lines = [ln for ln in text.splitlines() if ln.startswith("HTTPBENCH ")]
-    if client.returncode != 0 or not lines:
-        raise hb.BenchError("wrk failed (%s):\n%s" % (client.returncode, text))
-    r = json.loads(lines[-1][len("HTTPBENCH "):])
-    errors = sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
     # With Connection: close wrk counts each server close after a full
     # response as a read "error" on some versions: only connect/status/
     # timeout errors fail a handshake run.
-    if load["close"]:
-        errors = r["connect"] + r["status"] + r["timeout"]
-    if errors or not r["requests"]:
-        raise hb.BenchError("wrk saw errors:\n" + text)
-    r["seconds"] = r["duration_us"] / 1e6
-    r["wall"] = wall
-    r["rps"] = r["requests"] / r["seconds"]
-    r["client_cpu_s"] = client_cpu
-    r["client_cpu_fraction"] = client_cpu / wall
-    r["client_us_per_req"] = 1e6 * client_cpu / r["requests"]
-    return r
+    kinds = ("connect", "status", "timeout") if load["close"] else ("connect", "read", "write", "status", "timeout")
+    return hb.run_wrk(procs, cmd, os.path.join(args.bench_dir, "wrk-tls.out"), seconds, kinds)
 
 
 def measure(procs, args, pid, url, load):
-    ticks0 = hb.cpu_ticks((0, 1))
-    user0, sys0 = hb.cpu_seconds(pid)
-    r = wrk(procs, args, url, load, args.duration)
-    user1, sys1 = hb.cpu_seconds(pid)
-    ticks1 = hb.cpu_ticks((0, 1))
-    cpu = (user1 + sys1) - (user0 + sys0)
-    busy = [(ticks1[c][0] - ticks0[c][0]) / hb.TICK for c in (0, 1)]
-    r["other_cpu0"] = max(0.0, busy[0] - cpu) / r["wall"]
-    r["other_cpu1"] = max(0.0, busy[1] - r["client_cpu_s"]) / r["wall"]
-    r["steal"] = sum((ticks1[c][1] - ticks0[c][1]) / hb.TICK for c in (0, 1)) / r["wall"]
-    r["server_cpu_fraction"] = cpu / r["wall"]
-    r["server_us_per_req"] = 1e6 * cpu / r["requests"]
-    r["server_user_us_per_req"] = 1e6 * (user1 - user0) / r["requests"]
-    r["server_sys_us_per_req"] = 1e6 * (sys1 - sys0) / r["requests"]
-    return r
+    return hb.measured(pid, lambda: wrk(procs, args, url, load, args.duration))
 
 
 def probe(port):
