@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bad_input_support.hpp"
+#include "tests/support/gzip.hpp"
 
 // --- HTTP/1.1 requests: one test per row --------------------------------------
 
@@ -305,21 +306,9 @@ TEST(http_bad_input, empty_connection_is_closed_silently_at_the_header_timeout) 
 
 // --- gzip request bodies ---------------------------------------------------------
 
-namespace {
+using squall::testing::gzip;
 
-std::string gzip(std::string_view data) {
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
-    std::string out(deflateBound(&z, data.size()), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+namespace {
 
 std::unique_ptr<loopback_server> start_gzip(bool decompress) {
     app_settings s = base_settings();
