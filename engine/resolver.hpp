@@ -3,7 +3,8 @@
 // `co_await resolve(host, port)` yields the host's addresses (with `port`
 // set), in c-ares' RFC 6724 order. A numeric host ("10.0.0.1", "::1",
 // "[::1]") is answered without a query; "localhost" and names under
-// ".localhost" are the loopback addresses (RFC 6761) without a query; other
+// ".localhost" are the loopback addresses (RFC 6761) without a query, as
+// names under ".invalid" are not_found without one; other
 // names are looked up in /etc/hosts first, then in DNS (c-ares lookups
 // "fb", servers from /etc/resolv.conf). The c-ares channel is one per loop,
 // made on first use and destroyed with the loop; its sockets are watched
@@ -48,11 +49,11 @@ enum class dns_errc {
     not_found = 1,   // NXDOMAIN: the name does not exist
     no_answer,       // the name exists but has no address of the family asked
     timed_out,       // no server answered within the tries
-    server_failure,  // the server answered SERVFAIL
-    refused,         // the server answered REFUSED
+    server_failure,  // the server answered SERVFAIL (with several, c-ares tries the next)
+    refused,         // the server answered REFUSED (likewise)
     bad_response,    // a malformed answer, or FORMERR
     bad_name,        // not a host name (empty, too long, bad characters)
-    unreachable,     // no server could be reached
+    unreachable,     // no server could be reached, or every one refused or failed
     failed,          // anything else c-ares reports (out of memory, bad configuration)
 };
 
@@ -74,11 +75,11 @@ struct resolve_options {
 struct resolver_options {
     // Test seam: "127.0.0.1:5353" or "[::1]:53,127.0.0.1" (c-ares'
     // ares_set_servers_ports_csv); empty: the servers of /etc/resolv.conf.
-    std::string servers;
+    std::string servers{};
     // Test seam: a hosts file read instead of /etc/hosts (c-ares reads it
     // through the CARES_HOSTS environment variable, set for the whole
     // process); empty: /etc/hosts.
-    std::string hosts_file;
+    std::string hosts_file{};
     std::chrono::milliseconds try_timeout{2000};  // per query and server, before c-ares retries
     int tries = 2;
     bool tcp = false;  // every query over TCP (c-ares' ARES_FLAG_USEVC)
@@ -88,9 +89,9 @@ struct resolver_options {
 };
 
 // Replaces the current loop's resolver settings: the channel is remade at
-// the next lookup and the cache emptied; lookups in flight keep the
-// channel they started on. Throws std::invalid_argument for a servers
-// string c-ares refuses (at the next lookup).
+// the next lookup and the cache emptied; lookups in flight end with
+// errc::canceled. The next lookup throws std::invalid_argument for a
+// servers string c-ares refuses (configuration, not traffic).
 void configure_resolver(resolver_options opts);
 // Empties the current loop's cache.
 void flush_resolver_cache();
