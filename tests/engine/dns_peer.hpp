@@ -156,8 +156,9 @@ public:
         std::vector<std::string> argv{"/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
                                       "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
                                       "--listen-address=127.0.0.1", "--port=" + std::to_string(port_),
-                                      "--pid-file=" + dir_.file("pid"), "--user=root", "--log-queries",
+                                      "--pid-file=" + dir_.file("pid"), "--log-queries",
                                       "--log-facility=" + log()};
+        if (::geteuid() == 0) argv.push_back("--user=root");  // else it stays who it is
         argv.insert(argv.end(), args.begin(), args.end());
         proc_ = std::make_unique<child_process>(argv);
         wait_listening();
