@@ -44,6 +44,14 @@ struct app_settings {
     std::chrono::milliseconds write_timeout{30'000};      // one write
     std::uint64_t max_drain = 64 * 1024;  // unread body drained after an early answer
     bool decompress_request = false;      // gzip request bodies, under max_body
+    // Tornado's static_path: serves the folder at /static/ (with
+    // /favicon.ico and /robots.txt) and enables static_url(); see
+    // http/static_files.hpp.
+    std::string static_path;
+    // Tornado's compress_response: gzip for compressible responses of
+    // compress_min bytes or more (http/detail/compress.hpp).
+    bool compress_response = false;
+    std::size_t compress_min = 1024;
 };
 
 using handler_fn = std::function<task<void>(request_handler&)>;

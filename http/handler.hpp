@@ -39,6 +39,7 @@ namespace squall::http {
 namespace detail {
 class exchange;
 class connection;
+struct handler_access;
 }  // namespace detail
 
 // Thrown by a handler to answer with `status` (Tornado's HTTPError).
@@ -157,6 +158,7 @@ public:
 
 private:
     friend class detail::connection;
+    friend struct detail::handler_access;  // the file, ETag and template helpers
     detail::exchange* ex_ = nullptr;
 };
 

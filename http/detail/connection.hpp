@@ -24,6 +24,7 @@
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
+#include "http/detail/file_send.hpp"
 #include "http/detail/parser.hpp"
 #include "http/detail/verbs.hpp"
 #include "http/handler.hpp"
@@ -59,6 +60,9 @@ public:
     cancel_token shutdown_token() const noexcept { return shutdown_; }
     // For the handler: write the head and hand the stream over (Upgrade).
     task<result<detached_connection>> detach(exchange& ex);
+    // For a file handler: the head with Content-Length: body.length, then
+    // the file's bytes (file_send.hpp); finishes the exchange.
+    task<result<void>> send_file(exchange& ex, file_body body);
 
 private:
     task<result<parse_event>> pump(bool head);
