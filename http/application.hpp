@@ -52,6 +52,10 @@ struct app_settings {
     // compress_min bytes or more (http/detail/compress.hpp).
     bool compress_response = false;
     std::size_t compress_min = 1024;
+    // Tornado's template_path: the folder render() reads (http/template.hpp).
+    std::string template_path;
+    // Tornado's automatic ETag (request_handler::compute_etag) and 304.
+    bool etag = true;
 };
 
 using handler_fn = std::function<task<void>(request_handler&)>;

@@ -80,6 +80,12 @@ public:
     virtual void on_connection_close() {}
     // Renders the body of an error response; the status is already set.
     virtual void write_error(int status, std::string_view reason);
+    // The ETag of a finished 200 response to GET or HEAD (Tornado's
+    // compute_etag): by default a hash of the body; nullopt for none. A
+    // matching If-None-Match turns the response into a 304. Not called
+    // when the handler set ETag itself or flushed, nor when
+    // app_settings::etag is off (http/detail/transform.hpp).
+    virtual std::optional<std::string> compute_etag();
     // Streaming request bodies (Tornado's @stream_request_body): a class
     // that declares `static constexpr bool stream_request_body = true;`
     // has prepare() run as soon as the head is in, then gets the body here
