@@ -22,7 +22,10 @@ namespace squall::http::detail {
 class exchange;
 
 bool accepts_gzip(std::string_view accept_encoding) noexcept;
-// nullopt only if libdeflate fails (out of memory).
+// nullopt only if libdeflate fails (out of memory). On a 64 KiB HTML page
+// (bench/static_bench.py, libdeflate 1.14 against nginx's zlib at 6):
+// level 6 costs 0.6x nginx's CPU for 5% more bytes, 7 gives the same size
+// for 1.1x the CPU, 8 is 3.5x: 6 it is.
 std::optional<std::string> gzip_whole(std::string_view data, int level = 6);
 // Whether the exchange's finished response should be gzipped, given the
 // minimum length. Adds Vary: Accept-Encoding for compressible types.
