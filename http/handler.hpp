@@ -83,8 +83,8 @@ public:
     // The ETag of a finished 200 response to GET or HEAD (Tornado's
     // compute_etag): by default a hash of the body; nullopt for none. A
     // matching If-None-Match turns the response into a 304. Not called
-    // when the handler set ETag itself or flushed, nor when
-    // app_settings::etag is off (http/detail/transform.hpp).
+    // when the handler set ETag itself or flushed, nor unless
+    // app_settings::etag is on (http/detail/transform.hpp).
     virtual std::optional<std::string> compute_etag();
     // Streaming request bodies (Tornado's @stream_request_body): a class
     // that declares `static constexpr bool stream_request_body = true;`

@@ -75,6 +75,7 @@ std::string gunzip(std::string_view in) {
 std::unique_ptr<application> make_app(bool compress) {
     app_settings s;
     s.compress_response = compress;
+    s.etag = true;
     auto app = std::make_unique<application>(s);
     app->add<plain>("/");
     app->add<no_etag>("/none");
@@ -115,6 +116,13 @@ TEST(AutoEtag, OverriddenPerHandler) {
     EXPECT_EQ(fetch(s, "/none", "If-None-Match: *\r\n").status_line, "HTTP/1.1 200 OK");
     EXPECT_EQ(fetch(s, "/own").field("etag"), "\"v1\"");
     EXPECT_EQ(fetch(s, "/own", "If-None-Match: \"v1\"\r\n").status_line, "HTTP/1.1 304 Not Modified");
+}
+
+TEST(AutoEtag, OffByDefault) {
+    auto app = std::make_unique<application>();
+    app->add<plain>("/");
+    loopback_server s(std::move(app));
+    EXPECT_FALSE(fetch(s, "/").field("etag"));
 }
 
 TEST(Compression, OffByDefault) {
