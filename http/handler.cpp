@@ -37,6 +37,13 @@ void check_header(std::string_view name, std::string_view value) {
     if (!ok) throw std::invalid_argument("squall: invalid header name");
     for (unsigned char c : value) ok &= allowed.value[c];
     if (!ok) throw std::invalid_argument("squall: unsafe header value");
+    // The server frames the response by a handler's Content-Length: it
+    // must be a plain decimal (RFC 9110 8.6).
+    if (name.size() == 14 && iequals(name, "content-length")) {
+        ok = !value.empty() && value.size() <= 19;
+        for (char c : value) ok &= c >= '0' && c <= '9';
+        if (!ok) throw std::invalid_argument("squall: Content-Length must be a decimal number");
+    }
 }
 
 std::int64_t unix_now() {

@@ -11,12 +11,19 @@
 //
 // Output: write() buffers; finish() (implicit at the end of the verb)
 // sends the response with Content-Length; flush() sends what is buffered
-// now, as a chunked response (HTTP/1.1) or close-delimited (HTTP/1.0).
+// now, framed by the handler's Content-Length when it set one (the bytes
+// written must then add up to it exactly: too many or too few fail the
+// response and close the connection; unflushed, a mismatch is a 500),
+// else as a chunked response (HTTP/1.1) or close-delimited (HTTP/1.0).
+// The server writes Content-Length, Transfer-Encoding and Connection
+// itself (a handler's Connection: close is honoured); the handler's
+// Server, Date and Content-Type replace the defaults; each appears once.
 // Errors: throw http_error(status) (get_argument does for a missing
 // argument: 400), or call send_error(); any other exception is logged and
 // becomes a 500. write_error() renders the error page and can be
 // overridden. Views returned by request() and friends stay valid for the
-// request's lifetime. Loop thread only. Tests: tests/http/handler_test.cpp.
+// request's lifetime. Loop thread only. Tests: tests/http/handler_test.cpp,
+// tests/http/framing_test.cpp.
 #pragma once
 
 #include <memory>
