@@ -40,8 +40,10 @@ namespace squall::http::detail {
 class exchange;
 enum class framing : std::uint8_t;  // exchange.hpp
 
-// Tornado's error page: "<html><title>404: Not Found</title>...".
+// Tornado's error page: "<html><title>404: Not Found</title>...", the
+// reason (empty: the standard phrase) HTML-escaped.
 std::string error_page(int status, std::string_view reason);
+std::string html_escape(std::string_view text);
 
 class connection {
 public:

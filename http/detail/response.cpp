@@ -75,7 +75,7 @@ bool may_declare_length(int status) noexcept { return status >= 200 && status !=
 task<void> connection::run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v) {
     h.ex_ = &ex;
     int failed = 0;
-    std::string why;
+    std::string why, reason;
     try {
         h.initialize();
         h.set_default_headers();
@@ -86,7 +86,10 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         check_declared_length(ex);
     } catch (const http_error& e) {
         failed = e.status();
-        why = e.reason();
+        why = e.log_message();
+        reason = e.reason();
+        // As Tornado logs an HTTPError's log message: a warning.
+        if (!why.empty()) spdlog::warn("squall: {} {} {} ({}): {}", failed, ex.head().method, ex.head().target, ex.remote_ip(), why);
     } catch (const std::exception& e) {
         spdlog::error("squall: {} {} from {}: {}", ex.head().method, ex.head().target, ex.remote_ip(), e.what());
         failed = 500;
@@ -101,7 +104,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         co_return;
     }
     try {
-        h.send_error(failed, failed == 500 ? std::string_view() : std::string_view(why));
+        h.send_error(failed, reason, why);
     } catch (const std::exception& e) {
         spdlog::error("squall: write_error failed: {}", e.what());
         ex.status = 500;
@@ -161,8 +164,24 @@ task<result<detached_connection>> connection::detach(exchange& ex) {
     co_return out;
 }
 
+std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
 std::string error_page(int status, std::string_view reason) {
-    std::string text = std::to_string(status) + ": " + std::string(reason.empty() ? reason_phrase(status) : reason);
+    std::string text = std::to_string(status) + ": " + html_escape(reason.empty() ? reason_phrase(status) : reason);
     return "<html><title>" + text + "</title><body>" + text + "</body></html>";
 }
 
