@@ -77,7 +77,10 @@ std::string weaken(std::string_view etag) {
 }
 
 bool should_compress(exchange& ex, std::size_t min) {
-    if (ex.status != 200 || ex.header_out("Content-Encoding") || ex.header_out("Content-Range")) return false;
+    // A Content-Length the handler set frames the identity body: leave it.
+    if (ex.status != 200 || ex.header_out("Content-Encoding") || ex.header_out("Content-Range") ||
+        ex.header_out("Content-Length"))
+        return false;
     auto type = ex.header_out("Content-Type");
     if (!compressible_type(type ? *type : std::string_view("text/html"))) return false;
     // The response varies by Accept-Encoding whether or not this one is

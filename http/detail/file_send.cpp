@@ -141,7 +141,7 @@ task<result<void>> send_file_bytes(stream& s, file_body body, ms write_timeout) 
 
 task<result<void>> connection::send_file(exchange& ex, file_body body) {
     if (ex.headers_sent || ex.finished) throw std::logic_error("squall: send_file after flush() or finish()");
-    write_head(ex, false, body.length);
+    write_head(ex, framing::length, body.length);
     ex.headers_sent = true;
     ex.finished = true;
     result<void> w = co_await flush_output();
