@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     if (!store) return 1;
     auto settings = examples::todo_app_settings(todo, access_log);
     settings.static_path = static_path;
+    settings.etag = true;  // Tornado's automatic ETag: pages revalidate with 304
     http::application app(settings);
     examples::add_hello_routes(app);
     examples::add_todo_routes(app, *store, {todo.password_iterations});
