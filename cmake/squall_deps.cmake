@@ -7,6 +7,8 @@ pkg_check_modules(WOLFSSL REQUIRED IMPORTED_TARGET wolfssl)
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares>=1.18)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(ZLIB REQUIRED)
+# libdeflate: whole response bodies gzipped at about twice zlib's speed.
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED)
 if(SQUALL_BUILD_TESTS)

@@ -20,6 +20,7 @@
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "todo/store.hpp"
 
 using namespace squall;
@@ -48,7 +49,10 @@ int main(int argc, char** argv) {
     examples::feature_flags flags;
     examples::todo_flags todo;
     bool access_log = false;
+    std::string static_path;
     cli.add_flag("--access-log", access_log, "log one line per request");
+    cli.add_option("--static-path", static_path, "serve this folder at /static/ (Tornado's static_path)")
+        ->check(CLI::ExistingDirectory);
     examples::add_todo_flags(cli, todo);
     examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
@@ -56,7 +60,10 @@ int main(int argc, char** argv) {
 
     auto store = examples::open_todo_store(todo, "squall-server");
     if (!store) return 1;
-    http::application app(examples::todo_app_settings(todo, access_log));
+    auto settings = examples::todo_app_settings(todo, access_log);
+    settings.static_path = static_path;
+    settings.etag = true;  // Tornado's automatic ETag: pages revalidate with 304
+    http::application app(settings);
     examples::add_hello_routes(app);
     examples::add_todo_routes(app, *store, {todo.password_iterations});
     examples::chat_room chat;
@@ -65,6 +72,14 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         spdlog::error("squall-server: {}", e.what());
         return 1;
+    }
+    if (!static_path.empty()) {
+        // A page whose assets come from /static/ by static_url (versioned).
+        app.get("/static-page", [](http::request_handler& h) -> task<void> {
+            h.write("<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"" + http::static_url(h, "site.css") +
+                    "\"><script src=\"" + http::static_url(h, "app.js") + "\"></script></head><body>static</body></html>");
+            co_return;
+        });
     }
     print_routes(so, todo.db);
     return http::serve(app, so);

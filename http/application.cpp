@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 
+#include "http/static_files.hpp"
 #include "http/url.hpp"
 
 namespace squall::http {
@@ -79,6 +80,7 @@ application::application(app_settings settings) : settings_(std::move(settings))
     not_found_ = target_for<not_found_handler>();
     // Every verb of an unknown path is a 404, not a 405.
     for (auto& v : not_found_.verbs) v = not_found_.verbs[0];
+    if (!settings_.static_path.empty()) mount_static_path(*this);
 }
 
 application::~application() = default;

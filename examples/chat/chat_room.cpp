@@ -13,6 +13,7 @@
 #include "engine/sync.hpp"
 #include "engine/time.hpp"
 #include "http/handler.hpp"
+#include "http/template.hpp"
 #include "ws/handler.hpp"
 
 namespace squall::examples {
@@ -64,13 +65,11 @@ class page_handler : public http::request_handler {
 public:
     explicit page_handler(chat_room* c) : c_(c) {}
     task<void> get() {
-        std::string messages;
-        for (const auto& m : c_->since(0)) messages += message_html(m);
-        std::string page = c_->page;
-        auto at = page.find("{{messages}}");
-        if (at != std::string::npos) page.replace(at, 12, messages);
+        // The page is a mustache template (escaping each message).
+        nlohmann::json values = {{"prefix", c_->prefix}, {"messages", nlohmann::json::array()}};
+        for (const auto& m : c_->since(0)) values["messages"].push_back({{"id", m.id}, {"body", m.body}});
         set_header("Content-Type", "text/html; charset=UTF-8");
-        write(page);
+        write(http::render_file(c_->template_dir, "index.html", values));
         co_return;
     }
 
@@ -217,9 +216,10 @@ chat_readers& chat_room::readers_here() {
 }
 
 void add_chat_routes(http::application& app, chat_room& room, const std::string& static_dir, const std::string& prefix) {
-    room.page = read_file(static_dir + "/index.html");
+    room.template_dir = static_dir;
+    room.prefix = prefix;
+    (void)http::render_file(static_dir, "index.html", nlohmann::json::object());  // fails now, not per request
     room.script = read_file(static_dir + "/chat.js");
-    for (std::size_t at; (at = room.page.find("{{prefix}}")) != std::string::npos;) room.page.replace(at, 10, prefix);
     chat_room* cc = &room;
     app.add<page_handler>(prefix + "/", cc);
     app.add<script_handler>(prefix + "/static/chat.js", cc);

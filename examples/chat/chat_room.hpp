@@ -4,7 +4,7 @@
 // reader of both kinds.
 //
 // Routes (under `prefix`, "" or e.g. "/chat"):
-//   GET  prefix/                  the page (examples/chat/index.html), with the cached messages
+//   GET  prefix/                  the page (the mustache template examples/chat/index.html), with the cached messages
 //   GET  prefix/static/chat.js    its script
 //   POST prefix/a/message/new     form field body -> the message as JSON
 //   POST prefix/a/message/updates form field cursor (last id seen) -> {"messages": [...]} newer
@@ -55,8 +55,8 @@ public:
     // The readers on the calling loop (made on first use).
     chat_readers& readers_here();
 
-    // Filled by add_chat_routes: the page (prefix filled in) and its script.
-    std::string page, script;
+    // Filled by add_chat_routes: where the page template is, the prefix, the script.
+    std::string template_dir, prefix, script;
 
 private:
     std::mutex mu_;

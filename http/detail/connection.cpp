@@ -8,6 +8,7 @@
 #include "http/detail/date.hpp"
 #include "http/detail/exchange.hpp"
 #include "http/detail/gzip.hpp"
+#include "http/detail/transform.hpp"
 #include "http/status.hpp"
 
 namespace squall::http::detail {
@@ -233,6 +234,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     // sending tunnel bytes. (An Upgrade nobody took is simply ignored,
     // RFC 9110 7.8: the connection goes on in HTTP/1.1.)
     if (h.method == "CONNECT" || shutdown_.cancel_requested()) close_ = true;
+    transform_response(ex, *handler);
     queue_response(ex);
     handler->on_finish();
     bool keep = h.keep_alive && !close_ && !ex.closed;

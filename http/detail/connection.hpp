@@ -16,6 +16,7 @@
 // Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
+#include "http/detail/file_send.hpp"
 #include "http/detail/parser.hpp"
 #include "http/detail/verbs.hpp"
 #include "http/handler.hpp"
@@ -37,9 +39,12 @@ struct handler_target;
 namespace squall::http::detail {
 
 class exchange;
+enum class framing : std::uint8_t;  // exchange.hpp
 
-// Tornado's error page: "<html><title>404: Not Found</title>...".
+// Tornado's error page: "<html><title>404: Not Found</title>...", the
+// reason (empty: the standard phrase) HTML-escaped.
 std::string error_page(int status, std::string_view reason);
+std::string html_escape(std::string_view text);
 
 class connection {
 public:
@@ -59,6 +64,9 @@ public:
     cancel_token shutdown_token() const noexcept { return shutdown_; }
     // For the handler: write the head and hand the stream over (Upgrade).
     task<result<detached_connection>> detach(exchange& ex);
+    // For a file handler: the head with Content-Length: body.length, then
+    // the file's bytes (file_send.hpp); finishes the exchange.
+    task<result<void>> send_file(exchange& ex, file_body body);
 
 private:
     task<result<parse_event>> pump(bool head);
@@ -73,7 +81,9 @@ private:
     // the page (as a Tornado handler's 405 does), else error_page().
     void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {},
                      const handler_target* target = nullptr);
-    void write_head(exchange& ex, bool chunked, std::size_t content_length);
+    void write_head(exchange& ex, framing f, std::uint64_t content_length = 0);
+    void flush_head(exchange& ex, bool no_body);
+    void check_declared_length(exchange& ex);
     void append(std::string_view bytes);
     void append_owned(std::string&& bytes);
     bool has_output() const noexcept { return !parts_.empty(); }
