@@ -15,6 +15,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -24,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/access_log.hpp"
 #include "http/detail/verbs.hpp"
 #include "http/handler.hpp"
 
@@ -31,7 +33,14 @@ namespace squall::http {
 
 struct app_settings {
     std::string cookie_secret;           // enables signed cookies
-    bool access_log = true;              // one spdlog line per request
+    // Key rotation (Tornado's dict cookie_secret + key_version): when not
+    // empty, values are signed with cookie_secrets[*key_version] and
+    // checked with the key their version field names.
+    std::map<int, std::string> cookie_secrets;
+    std::optional<int> key_version;
+    bool access_log = true;              // one entry per response (http/access_log.hpp)
+    // Takes the access log entries instead of spdlog (Tornado's log_function).
+    std::function<void(const access_entry&)> log_function;
     std::string server_name = "squall";  // the Server field; empty: none
     std::size_t max_target = 8 * 1024;
     std::size_t max_field = 8 * 1024;
