@@ -1,6 +1,7 @@
 #include "http/handler.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
@@ -15,17 +16,25 @@ namespace squall::http {
 namespace {
 
 // Which bytes may appear in a header name (a token) and in a value (no
-// CR, LF or NUL: no response splitting through a handler's input). One
+// CR, LF, NUL or other controls: no response splitting through a
+// handler's input), a reason phrase, and a URI (for redirect()). One
 // table lookup per byte: this runs for every header of every response.
 struct header_bytes {
     bool name[256] = {};
     bool value[256] = {};
+    bool reason[256] = {};
+    bool uri[256] = {};
     constexpr header_bytes() {
         for (int c = 0; c < 256; ++c) {
-            value[c] = c != '\r' && c != '\n' && c != 0;
+            value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);  // RFC 9110 5.5: no controls but HTAB
             bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
             name[c] = alnum;
             for (char t : std::string_view("!#$%&'*+-.^_`|~")) name[c] = name[c] || c == t;
+            // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) (RFC 9112
+            // 4), without '<' (as Tornado: no markup in error pages).
+            reason[c] = value[c] && c != '<';
+            uri[c] = c > 0x20 && c < 0x7f;
+            for (char t : std::string_view("\"<>\\^`{|}")) uri[c] = uri[c] && c != t;
         }
     }
 };
@@ -37,6 +46,38 @@ void check_header(std::string_view name, std::string_view value) {
     if (!ok) throw std::invalid_argument("squall: invalid header name");
     for (unsigned char c : value) ok &= allowed.value[c];
     if (!ok) throw std::invalid_argument("squall: unsafe header value");
+    // The server frames the response by a handler's Content-Length: it
+    // must be a plain decimal (RFC 9110 8.6).
+    if (name.size() == 14 && iequals(name, "content-length")) {
+        ok = !value.empty() && value.size() <= 19;
+        for (char c : value) ok &= c >= '0' && c <= '9';
+        if (!ok) throw std::invalid_argument("squall: Content-Length must be a decimal number");
+    }
+}
+
+bool valid_reason(std::string_view reason) noexcept {
+    bool ok = !reason.empty();
+    for (unsigned char c : reason) ok &= allowed.reason[c];
+    return ok;
+}
+
+// A URL with the bytes a URI may not hold percent-encoded: a Location
+// built from request data can neither split the response nor carry
+// spaces and markup.
+std::string uri_encode(std::string_view url) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(url.size());
+    for (unsigned char c : url) {
+        if (allowed.uri[c]) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
 }
 
 std::int64_t unix_now() {
@@ -81,8 +122,9 @@ std::string signed_value(const app_settings& s, std::string_view name, std::stri
 
 }  // namespace
 
-void request_handler::write_error(int status, std::string_view reason) {
-    finish(detail::error_page(status, reason));
+void request_handler::write_error(int status, std::string_view) {
+    // The reason phrase, not the message: that may hold request data.
+    finish(detail::error_page(status, ex_->reason));
 }
 
 const request_head& request_handler::request() const noexcept { return ex_->head(); }
@@ -142,6 +184,10 @@ nlohmann::json request_handler::json_body() const {
 void request_handler::set_status(int status, std::string_view reason) {
     if (status < 100 || status > 999) throw std::invalid_argument("squall: invalid status code");
     ex_->status = status;
+    if (!reason.empty() && !valid_reason(reason)) {
+        spdlog::warn("squall: set_status({}): invalid reason phrase, the standard one is sent", status);
+        reason = {};
+    }
     ex_->reason = std::string(reason);
 }
 
@@ -166,7 +212,12 @@ void request_handler::write(std::string_view chunk) {
 
 void request_handler::write(const nlohmann::json& value) {
     set_header("Content-Type", "application/json; charset=UTF-8");
-    write(std::string_view(value.dump()));
+    // Invalid UTF-8 (request bytes put into a value) becomes U+FFFD
+    // rather than an exception; "</" is written "<\/" as Tornado's
+    // json_encode does, so the JSON can sit in a <script> element.
+    std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.insert(at + 1, "\\");
+    write(std::string_view(text));
 }
 
 task<result<void>> request_handler::flush() { return ex_->conn().flush(*ex_); }
@@ -194,18 +245,21 @@ void request_handler::redirect(std::string_view url, bool permanent, int status)
     if (status == 0) status = permanent ? 301 : 302;
     if (status < 300 || status > 399) throw std::invalid_argument("squall: redirect needs a 3xx status");
     set_status(status);
-    set_header("Location", url);
+    set_header("Location", uri_encode(url));
     finish();
 }
 
-void request_handler::send_error(int status, std::string_view reason) {
+void request_handler::send_error(int status, std::string_view reason) { send_error(status, reason, {}); }
+
+void request_handler::send_error(int status, std::string_view reason, std::string_view message) {
     if (ex_->headers_sent) throw std::logic_error("squall: send_error after flush()");
     ex_->headers.clear();
     ex_->body_out.clear();
     ex_->finished = false;
-    set_status(status);
+    set_status(status, reason);
     set_default_headers();
-    write_error(status, reason.empty() ? reason_phrase(status) : reason);
+    std::string_view phrase = ex_->reason.empty() ? reason_phrase(status) : std::string_view(ex_->reason);
+    write_error(status, message.empty() ? phrase : message);
     if (!ex_->finished) finish();
 }
 
@@ -223,8 +277,12 @@ void request_handler::set_cookie(std::string_view name, std::string_view value, 
 }
 
 void request_handler::set_cookie(std::string_view name, std::string_view value, std::string_view attributes) {
-    if (name.find_first_of("=;, \t\r\n") != std::string_view::npos || value.find_first_of(";\r\n") != std::string_view::npos)
-        throw std::invalid_argument("squall: invalid cookie name or value");
+    // As Tornado: no controls or whitespace in either, and no ';' (which
+    // would start an attribute) in the value.
+    bool ok = !name.empty();
+    for (unsigned char c : name) ok &= allowed.name[c];
+    for (unsigned char c : value) ok &= c > 0x20 && c != 0x7f && c != ';';
+    if (!ok) throw std::invalid_argument("squall: invalid cookie name or value");
     std::string cookie = std::string(name) + "=" + std::string(value);
     if (!attributes.empty()) cookie += "; " + std::string(attributes);
     check_header("Set-Cookie", cookie);

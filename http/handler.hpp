@@ -11,12 +11,19 @@
 //
 // Output: write() buffers; finish() (implicit at the end of the verb)
 // sends the response with Content-Length; flush() sends what is buffered
-// now, as a chunked response (HTTP/1.1) or close-delimited (HTTP/1.0).
-// Errors: throw http_error(status) (get_argument does for a missing
-// argument: 400), or call send_error(); any other exception is logged and
-// becomes a 500. write_error() renders the error page and can be
-// overridden. Views returned by request() and friends stay valid for the
-// request's lifetime. Loop thread only. Tests: tests/http/handler_test.cpp.
+// now, framed by the handler's Content-Length when it set one (the bytes
+// written must then add up to it exactly: too many or too few fail the
+// response and close the connection; unflushed, a mismatch is a 500),
+// else as a chunked response (HTTP/1.1) or close-delimited (HTTP/1.0).
+// The server writes Content-Length, Transfer-Encoding and Connection
+// itself (a handler's Connection: close is honoured); the handler's
+// Server, Date and Content-Type replace the defaults; each appears once.
+// Errors: throw http_error(status, log_message) (get_argument does for a
+// missing argument: 400), or call send_error(); any other exception is
+// logged and becomes a 500. write_error() renders the error page and can
+// be overridden. Views returned by request() and friends stay valid for
+// the request's lifetime. Loop thread only. Tests:
+// tests/http/handler_test.cpp, framing_test.cpp, response_safety_test.cpp.
 #pragma once
 
 #include <memory>
@@ -43,18 +50,26 @@ class connection;
 }  // namespace detail
 
 // Thrown by a handler to answer with `status` (Tornado's HTTPError).
+// `log_message` goes to the log (and to write_error(), for pages that
+// choose to show it): it may carry request data and never reaches the
+// default error page. `reason`, when given, is the status line's reason
+// phrase and the default page's text (Tornado's reason=), checked as
+// set_status() checks it.
 class http_error : public std::runtime_error {
 public:
-    explicit http_error(int status, std::string reason = {})
-        : std::runtime_error("HTTP " + std::to_string(status) + (reason.empty() ? "" : ": " + reason)),
+    explicit http_error(int status, std::string log_message = {}, std::string reason = {})
+        : std::runtime_error("HTTP " + std::to_string(status) + (log_message.empty() ? "" : ": " + log_message)),
           status_(status),
+          log_message_(std::move(log_message)),
           reason_(std::move(reason)) {}
     int status() const noexcept { return status_; }
-    // What the error page says; empty: the standard reason phrase.
+    const std::string& log_message() const noexcept { return log_message_; }
+    // The reason phrase; empty: the standard one.
     const std::string& reason() const noexcept { return reason_; }
 
 private:
     int status_;
+    std::string log_message_;
     std::string reason_;
 };
 
@@ -81,8 +96,12 @@ public:
     // reset) while prepare() or the verb waited; connection_closed_token()
     // fires at the same time, and the response is dropped (logged as 499).
     virtual void on_connection_close() {}
-    // Renders the body of an error response; the status is already set.
-    virtual void write_error(int status, std::string_view reason);
+    // Renders the body of an error response; the status and its reason
+    // phrase are set. `message` is the http_error's log message, or the
+    // reason phrase when there is none: it may carry request data, so a
+    // page that shows it escapes it. The default page (Tornado's) shows
+    // the reason phrase, HTML-escaped.
+    virtual void write_error(int status, std::string_view message);
     // Streaming request bodies (Tornado's @stream_request_body): a class
     // that declares `static constexpr bool stream_request_body = true;`
     // has prepare() run as soon as the head is in, then gets the body here
@@ -121,8 +140,12 @@ public:
     nlohmann::json json_body() const;
 
     // --- the response -------------------------------------------------
+    // A reason that is not RFC 9112's reason-phrase (HTAB, SP, VCHAR,
+    // obs-text) or holds '<' is replaced by the standard phrase.
     void set_status(int status, std::string_view reason = {});
     int get_status() const noexcept;
+    // Names must be tokens; values must not hold control bytes other than
+    // HTAB (no response splitting); std::invalid_argument otherwise.
     void set_header(std::string_view name, std::string_view value);
     void add_header(std::string_view name, std::string_view value);
     void clear_header(std::string_view name);
@@ -133,7 +156,10 @@ public:
     task<result<void>> flush();
     void finish();
     void finish(std::string_view chunk);
+    // Location is `url` with bytes a URI may not hold (controls, space,
+    // non-ASCII and "<>\^`{|}) percent-encoded.
     void redirect(std::string_view url, bool permanent = false, int status = 0);
+    // Clears the response and renders write_error(); `reason` as set_status.
     void send_error(int status = 500, std::string_view reason = {});
     bool finished() const noexcept;
 
@@ -183,6 +209,7 @@ public:
 
 private:
     friend class detail::connection;
+    void send_error(int status, std::string_view reason, std::string_view message);
     detail::exchange* ex_ = nullptr;
 };
 

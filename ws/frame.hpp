@@ -41,8 +41,9 @@ inline constexpr std::uint16_t message_too_big = 1009;
 inline constexpr std::uint16_t internal_error = 1011;
 }  // namespace close_code
 
-// Whether a peer may send `code` in a close frame: 1000-1003, 1007-1011,
-// and 3000-4999 (registered and private use).
+// Whether a peer may send `code` in a close frame: 1000-1003, 1007-1014
+// (RFC 6455 and the IANA WebSocket close code registry), and 3000-4999
+// (registered and private use). 1004-1006 and 1015 are never sent.
 bool valid_close_code(std::uint16_t code) noexcept;
 
 using mask_key = std::array<std::uint8_t, 4>;

@@ -18,6 +18,7 @@
 // Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,9 +41,12 @@ struct handler_target;
 namespace squall::http::detail {
 
 class exchange;
+enum class framing : std::uint8_t;  // exchange.hpp
 
-// Tornado's error page: "<html><title>404: Not Found</title>...".
+// Tornado's error page: "<html><title>404: Not Found</title>...", the
+// reason (empty: the standard phrase) HTML-escaped.
 std::string error_page(int status, std::string_view reason);
+std::string html_escape(std::string_view text);
 
 class connection {
 public:
@@ -87,8 +91,10 @@ private:
     // the page (as a Tornado handler's 405 does), else error_page().
     void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {},
                      const handler_target* target = nullptr);
-    void write_head(exchange& ex, bool chunked, std::size_t content_length);
     void log_response(int status, std::string_view note);  // the access log entry
+    void write_head(exchange& ex, framing f, std::uint64_t content_length = 0);
+    void flush_head(exchange& ex, bool no_body);
+    void check_declared_length(exchange& ex);
     void append(std::string_view bytes);
     void append_owned(std::string&& bytes);
     bool has_output() const noexcept { return !parts_.empty(); }

@@ -1,5 +1,6 @@
 #include "http/detail/exchange.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include "http/detail/connection.hpp"
@@ -49,6 +50,15 @@ std::optional<std::string_view> exchange::header_out(std::string_view name) cons
 void exchange::set_header(std::string_view name, std::string_view value) {
     clear_header(name);
     headers.emplace_back(name, value);
+}
+
+std::optional<std::uint64_t> exchange::declared_length() const noexcept {
+    auto v = header_out("Content-Length");
+    if (!v) return std::nullopt;
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
+    return n;
 }
 
 void exchange::clear_header(std::string_view name) {

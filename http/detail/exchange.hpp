@@ -3,6 +3,7 @@
 // connection serialises the response. Loop thread only.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,13 @@ class application;
 namespace squall::http::detail {
 
 class connection;
+
+// How a response head frames the body that follows it.
+enum class framing : std::uint8_t {
+    length,   // Content-Length (the handler's, or the body's size)
+    chunked,  // Transfer-Encoding: chunked (a flushed HTTP/1.1 response)
+    none,     // no framing field: no body (HEAD, 1xx/204/304, an Upgrade) or close-delimited
+};
 
 class exchange {
 public:
@@ -50,11 +58,15 @@ public:
     bool finished = false;
     bool headers_sent = false;  // flush() sent the head
     bool chunked = false;       // ... and the rest goes as chunks
+    // ... or framed by the handler's Content-Length: the bytes still due.
+    std::optional<std::uint64_t> length_left;
     bool closed = false;        // the client went away mid-response
 
     std::optional<std::string_view> header_out(std::string_view name) const noexcept;
     void set_header(std::string_view name, std::string_view value);
     void clear_header(std::string_view name);
+    // The Content-Length the handler set (set_header checked its syntax).
+    std::optional<std::uint64_t> declared_length() const noexcept;
 
 private:
     connection& conn_;

@@ -1,6 +1,7 @@
 // The response side of a connection: running the handler, serialising its
 // response, error pages and chunked flushes.
 #include <charconv>
+#include <stdexcept>
 #include <spdlog/spdlog.h>
 
 #include "http/application.hpp"
@@ -28,6 +29,48 @@ void append_hex(std::string& out, std::uint64_t n) {
     out.append(buf, r.ptr);
 }
 
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+}
+
+// The fields a response has at most once. The framing ones and
+// Connection are the server's own (it frames the body and manages the
+// connection); of Server, Date and Content-Type the handler's first value
+// wins over the server's default.
+enum field_kind : unsigned { other = 0, framing_field = 1, connection_field = 2, server = 4, date = 8, content_type = 16 };
+
+field_kind kind_of(std::string_view name) noexcept {
+    switch (name.size()) {  // the length first: most names are none of these
+        case 4: return iequals(name, "date") ? date : other;
+        case 6: return iequals(name, "server") ? server : other;
+        case 10: return iequals(name, "connection") ? connection_field : other;
+        case 12: return iequals(name, "content-type") ? content_type : other;
+        case 14: return iequals(name, "content-length") ? framing_field : other;
+        case 17: return iequals(name, "transfer-encoding") ? framing_field : other;
+        default: return other;
+    }
+}
+
+// Whether a Connection field value lists the "close" option.
+bool lists_close(std::string_view value) noexcept {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        std::string_view opt = value.substr(0, comma);
+        while (!opt.empty() && (opt.front() == ' ' || opt.front() == '\t')) opt.remove_prefix(1);
+        while (!opt.empty() && (opt.back() == ' ' || opt.back() == '\t')) opt.remove_suffix(1);
+        if (iequals(opt, "close")) return true;
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+    return false;
+}
+
+// 1xx and 204 never carry Content-Length; a 304 may repeat the one a
+// 200 would have (RFC 9110 8.6).
+bool may_declare_length(int status) noexcept { return status >= 200 && status != 204; }
+
 }  // namespace
 
 task<void> connection::run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v) {
@@ -35,7 +78,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
     current_ = &h;
     current_ex_ = &ex;
     int failed = 0;
-    std::string why;
+    std::string why, reason;
     try {
         h.initialize();
         h.set_default_headers();
@@ -49,9 +92,13 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
             co_await verb_step;
         }
         if (!ex.finished) h.finish();
+        check_declared_length(ex);
     } catch (const http_error& e) {
         failed = e.status();
-        why = e.reason();
+        why = e.log_message();
+        reason = e.reason();
+        // As Tornado logs an HTTPError's log message: a warning.
+        if (!why.empty()) spdlog::warn("squall: {} {} {} ({}): {}", failed, ex.head().method, ex.head().target, ex.remote_ip(), why);
     } catch (const std::exception& e) {
         spdlog::error("squall: {} {} from {}: {}", ex.head().method, ex.head().target, ex.remote_ip(), e.what());
         failed = 500;
@@ -69,7 +116,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         co_return;
     }
     try {
-        h.send_error(failed, failed == 500 ? std::string_view() : std::string_view(why));
+        h.send_error(failed, reason, why);
     } catch (const std::exception& e) {
         spdlog::error("squall: write_error failed: {}", e.what());
         ex.status = 500;
@@ -109,7 +156,7 @@ task<void> connection::stream_body(request_handler& h) {
 task<result<detached_connection>> connection::detach(exchange& ex) {
     co_await end_watch();  // the stream gets one reader: the new owner
     detached_ = true;
-    write_head(ex, false, 0);
+    write_head(ex, framing::none);
     ex.headers_sent = true;
     ex.finished = true;
     log_response(ex.status, {});
@@ -129,50 +176,76 @@ task<result<detached_connection>> connection::detach(exchange& ex) {
     co_return out;
 }
 
+std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
 std::string error_page(int status, std::string_view reason) {
-    std::string text = std::to_string(status) + ": " + std::string(reason.empty() ? reason_phrase(status) : reason);
+    std::string text = std::to_string(status) + ": " + html_escape(reason.empty() ? reason_phrase(status) : reason);
     return "<html><title>" + text + "</title><body>" + text + "</body></html>";
 }
 
-void connection::write_head(exchange& ex, bool chunked, std::size_t content_length) {
-    const request_head& h = p_.head();
+void connection::check_declared_length(exchange& ex) {
+    // A response not flushed yet whose body disagrees with the handler's
+    // Content-Length: nothing is on the wire, so it becomes a 500 (and
+    // the connection closes, as when the mismatch shows after a flush).
+    if (ex.headers_sent || bodiless(ex.status) || p_.head().method == "HEAD") return;
+    auto declared = ex.declared_length();
+    if (!declared || *declared == ex.body_out.size()) return;
+    close_ = true;
+    throw std::logic_error("the handler set Content-Length: " + std::to_string(*declared) + " and wrote " +
+                           std::to_string(ex.body_out.size()) + " bytes");
+}
+
+void connection::write_head(exchange& ex, framing f, std::uint64_t content_length) {
     std::string& out = (append({}), parts_.back());
     out += "HTTP/1.1 ";
     append_number(out, static_cast<std::uint64_t>(ex.status));
     out += ' ';
     out += ex.reason.empty() ? reason_phrase(ex.status) : std::string_view(ex.reason);
     out += "\r\n";
-    const auto& s = app_.settings();
-    if (!s.server_name.empty()) {
-        out += "Server: ";
-        out += s.server_name;
-        out += "\r\n";
-    }
-    out += "Date: ";
-    out += http_date();
-    out += "\r\n";
-    if (!bodiless(ex.status) && !detached_) {
-        if (!ex.header_out("Content-Type")) out += "Content-Type: text/html; charset=UTF-8\r\n";
-        if (chunked) {
-            out += "Transfer-Encoding: chunked\r\n";
-        } else if (!ex.headers_sent) {
-            out += "Content-Length: ";
-            append_number(out, content_length);
-            out += "\r\n";
+    unsigned seen = 0;
+    for (const auto& [name, value] : ex.headers) {
+        field_kind k = kind_of(name);
+        if (k == framing_field) continue;
+        if (k == connection_field && !detached_) {
+            if (lists_close(value)) close_ = true;  // honoured, and written below
+            continue;
         }
+        if (seen & k) continue;
+        seen |= k;
+        append_field(out, name, value);
+    }
+    const auto& s = app_.settings();
+    if (!(seen & server) && !s.server_name.empty()) append_field(out, "Server", s.server_name);
+    if (!(seen & date)) append_field(out, "Date", http_date());
+    if (!(seen & content_type) && !bodiless(ex.status) && !detached_)
+        out += "Content-Type: text/html; charset=UTF-8\r\n";
+    if (f == framing::length) {
+        out += "Content-Length: ";
+        append_number(out, content_length);
+        out += "\r\n";
+    } else if (f == framing::chunked) {
+        out += "Transfer-Encoding: chunked\r\n";
     }
     if (detached_) {
         // The handler names the protocol (Connection: Upgrade).
-    } else if (!h.keep_alive || close_) {
+    } else if (!p_.head().keep_alive || close_) {
         out += "Connection: close\r\n";
-    } else if (h.version_minor == 0) {
+    } else if (p_.head().version_minor == 0) {
         out += "Connection: keep-alive\r\n";
-    }
-    for (const auto& [name, value] : ex.headers) {
-        out += name;
-        out += ": ";
-        out += value;
-        out += "\r\n";
     }
     out += "\r\n";
 }
@@ -187,7 +260,7 @@ void connection::queue_response(exchange& ex) {
         // The rest of a flushed response: the last chunk and the end.
         if (ex.chunked) {
             std::string tail;
-            if (!ex.body_out.empty() && !head_only) {
+            if (!ex.body_out.empty()) {
                 append_hex(tail, ex.body_out.size());
                 tail += "\r\n";
                 append(tail);
@@ -195,11 +268,28 @@ void connection::queue_response(exchange& ex) {
                 append("\r\n");
             }
             append("0\r\n\r\n");
+        } else if (ex.length_left) {
+            if (ex.body_out.size() != *ex.length_left) {
+                spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too few",
+                              ex.head().method, ex.head().target, *ex.length_left - ex.body_out.size());
+                close_ = true;  // the client sees a short body, never a next response
+                ex.closed = true;
+                return;
+            }
+            append(ex.body_out);
         } else if (!head_only) {
             append(ex.body_out);
         }
     } else {
-        write_head(ex, false, ex.body_out.size());
+        auto declared = ex.declared_length();
+        if (head_only && !(declared && may_declare_length(ex.status))) {
+            // HEAD: the length GET would have; 1xx/204/304: none, or the handler's.
+            if (bodiless(ex.status)) write_head(ex, framing::none);
+            else write_head(ex, framing::length, ex.body_out.size());
+        } else {
+            // check_declared_length() made a handler's value agree with the body.
+            write_head(ex, framing::length, head_only ? *declared : ex.body_out.size());
+        }
         if (!head_only) {
             if (ex.body_out.size() >= 16 * 1024) append_owned(std::move(ex.body_out));
             else append(ex.body_out);
@@ -230,7 +320,7 @@ void connection::queue_error(int status, std::string_view reason, bool close, st
         ex.body_out = error_page(status, {});
     }
     if (!allow.empty()) ex.set_header("Allow", allow);
-    write_head(ex, false, ex.body_out.size());
+    write_head(ex, framing::length, ex.body_out.size());
     if (p_.head().method != "HEAD" || !p_.head_complete()) append(ex.body_out);
     log_response(status, reason);
 }
@@ -239,16 +329,9 @@ task<result<void>> connection::flush(exchange& ex) {
     // (close_ alone is no reason: an HTTP/1.0 response flushed once is
     // close-delimited, and later flushes go on.)
     if (ex.closed || broken_) co_return errc::closed;
-    const bool head_only = p_.head().method == "HEAD";
-    if (!ex.headers_sent) {
-        // HTTP/1.1 streams the rest chunked; HTTP/1.0 has no chunks, so the
-        // body runs until the connection closes.
-        ex.chunked = p_.head().version_minor == 1;
-        if (!ex.chunked) close_ = true;
-        ex.headers_sent = true;  // before write_head: no Content-Length
-        write_head(ex, ex.chunked, 0);
-    }
-    if (!ex.body_out.empty() && !head_only) {
+    const bool no_body = p_.head().method == "HEAD" || bodiless(ex.status);
+    if (!ex.headers_sent) flush_head(ex, no_body);
+    if (!ex.body_out.empty() && !no_body) {
         if (ex.chunked) {
             std::string size;
             append_hex(size, ex.body_out.size());
@@ -256,7 +339,17 @@ task<result<void>> connection::flush(exchange& ex) {
             append(size);
             append(ex.body_out);
             append("\r\n");
+        } else if (ex.length_left && ex.body_out.size() > *ex.length_left) {
+            // More than the handler's Content-Length: the excess would be
+            // read as the next response. The response fails here.
+            spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too many",
+                          ex.head().method, ex.head().target, ex.body_out.size() - *ex.length_left);
+            ex.body_out.clear();
+            ex.closed = true;
+            close_ = true;
+            co_return errc::closed;
         } else {
+            if (ex.length_left) *ex.length_left -= ex.body_out.size();
             append(ex.body_out);
         }
     }
@@ -267,6 +360,26 @@ task<result<void>> connection::flush(exchange& ex) {
         close_ = true;
     }
     co_return w;
+}
+
+void connection::flush_head(exchange& ex, bool no_body) {
+    // A handler's Content-Length frames the rest; without one, HTTP/1.1
+    // streams it chunked and HTTP/1.0, which has no chunks, until the
+    // connection closes. HEAD and bodiless statuses have no body at all.
+    ex.headers_sent = true;
+    auto declared = ex.declared_length();
+    if (declared && may_declare_length(ex.status)) {
+        if (!no_body) ex.length_left = *declared;
+        write_head(ex, framing::length, *declared);
+    } else if (no_body) {
+        write_head(ex, framing::none);
+    } else if (p_.head().version_minor == 1) {
+        ex.chunked = true;
+        write_head(ex, framing::chunked);
+    } else {
+        close_ = true;
+        write_head(ex, framing::none);
+    }
 }
 
 }  // namespace squall::http::detail

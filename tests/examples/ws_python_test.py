@@ -71,6 +71,11 @@ async def main(binary):
     try:
         ext = await echo_all(srv.url("/ws"), "plain", compression=None)
         check("no extension when not offered", ext is None, str(ext))
+        # Codes of IANA's registry past RFC 6455 are echoed, not refused with 1002.
+        for code in (1012, 1013, 1014):
+            async with websockets.connect(srv.url("/ws"), compression=None) as ws:
+                await ws.close(code, "later")
+                check("close code %d echoed" % code, ws.close_code == code, str(ws.close_code))
         ext = await echo_all(srv.url("/ws"), "deflate")
         check("deflate negotiated", ext is not None and ext.startswith("permessage-deflate"), str(ext))
         ext = await echo_all(srv.url("/ws"), "deflate-no-takeover", extensions=[ClientPerMessageDeflateFactory(

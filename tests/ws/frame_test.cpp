@@ -73,6 +73,7 @@ TEST(masking, unmasking_in_pieces_equals_unmasking_whole) {
 }
 
 TEST(close_codes, which_codes_a_peer_may_send) {
-    for (std::uint16_t c : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999}) EXPECT_TRUE(valid_close_code(c)) << c;
-    for (std::uint16_t c : {0, 999, 1004, 1005, 1006, 1012, 1014, 1015, 2999, 5000}) EXPECT_FALSE(valid_close_code(c)) << c;
+    for (std::uint16_t c : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999})
+        EXPECT_TRUE(valid_close_code(c)) << c;
+    for (std::uint16_t c : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000}) EXPECT_FALSE(valid_close_code(c)) << c;
 }
