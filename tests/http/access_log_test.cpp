@@ -99,7 +99,7 @@ TEST(access_log, log_function_takes_every_entry_early_answers_included) {
     ASSERT_EQ(lines.size(), 5u);
     EXPECT_EQ(lines[0], "200 GET /ok");
     EXPECT_TRUE(lines[1].starts_with("405 POST /ok")) << lines[1];
-    EXPECT_TRUE(lines[2].starts_with("501 BREW /ok")) << lines[2];
+    EXPECT_TRUE(lines[2].starts_with("501 ")) << lines[2];  // a method llhttp does not know: no head to name
     EXPECT_TRUE(lines[3].starts_with("413 POST /ok")) << lines[3];
     EXPECT_TRUE(lines[4].starts_with("400 ")) << lines[4];
     for (double ms : got.times) {

@@ -32,8 +32,22 @@ HERE = pathlib.Path(__file__).resolve().parent
 # (request, field) -> why squall differs from Tornado 6.2 on purpose.
 KNOWN = {
     ("*", "etag"): "Tornado adds an Etag to every GET 200; squall does not (yet) hash bodies",
+    ("*", "body (JSON spacing)"): "the same JSON value (and so another Content-Length): nlohmann's dump() writes "
+                                  "no spaces after ':' and ',', Tornado's json.dumps does",
     ("POST /", "allow"): "RFC 9110 15.5.6: a 405 MUST carry Allow; Tornado sends none",
-    ("GET /json", "body"): "the same JSON value; nlohmann's dump() writes no spaces after ':' and ','",
+    ("HEAD /", "status line"): "squall answers HEAD with get() without the body (RFC 9110 9.3.2); Tornado answers "
+                               "405 unless the class defines head()",
+    ("HEAD /", "content-length"): "the same: squall's is GET's length, Tornado's that of its 405 page",
+    ("GET / HTTP/1.0", "connection"): "both close after an HTTP/1.0 response; squall says so with Connection: close",
+    ("GET /cookies/signed", "set-cookie quoting"): "Python's Morsel quotes a value holding '=' (base64 padding); "
+                                                   "RFC 6265 allows '=' unquoted; each reads the other's",
+    ("GET /missing", "status line"): "PENDING (issue 11, the other half): a not-found handler answers 405, not "
+                                     "404, to a verb it does not declare",
+    ("GET /missing", "body"): "PENDING: the same (its custom page says 405)",
+    ("POST /missing", "status line"): "PENDING: the same",
+    ("POST /missing", "body"): "PENDING: the same",
+    ("DELETE /missing", "status line"): "PENDING: the same",
+    ("DELETE /missing", "body"): "PENDING: the same",
 }
 
 SINGLETONS = ("content-length", "transfer-encoding", "connection", "content-type", "date", "server", "etag")
@@ -95,6 +109,9 @@ def same_cookies(a, b):
             diffs.append("%s only in one" % name)
             continue
         (_, va, xa), (_, vb, xb) = ca[name], cb[name]
+        if va.startswith('"2|') and va.endswith('"') and not vb.startswith('"'):
+            diffs.append("quoting")
+            va = va[1:-1]
         signed = va.startswith("2|") and vb.startswith("2|")
         if signed:  # the timestamp and signature differ; the layout must not
             if va.split("|")[:2] != vb.split("|")[:2] or va.split("|")[3:5] != vb.split("|")[3:5]:
@@ -143,7 +160,13 @@ def compare(name, t, s, diffs):
     td, sd = dict(tf), dict(sf)
     if tl != sl:
         diffs.append((name, "status line", tl, sl))
+    json_spacing = False
+    if tb != sb and td.get("content-type", "").startswith("application/json") and \
+            sd.get("content-type", "").startswith("application/json"):
+        json_spacing = json.loads(tb) == json.loads(sb)
     for field in ("content-length", "transfer-encoding", "connection", "content-type", "etag", "allow"):
+        if field == "content-length" and json_spacing:
+            continue
         if td.get(field) != sd.get(field):
             diffs.append((name, field, td.get(field), sd.get(field)))
     for field in SINGLETONS:
@@ -153,16 +176,12 @@ def compare(name, t, s, diffs):
     tc = [v for k, v in tf if k == "set-cookie"]
     sc = [v for k, v in sf if k == "set-cookie"]
     for d in same_cookies(tc, sc):
-        diffs.append((name, "set-cookie", d, ""))
-    if tb != sb:
-        ct = td.get("content-type", "")
-        if ct.startswith("application/json") and sd.get("content-type", "").startswith("application/json"):
-            if json.loads(tb) != json.loads(sb):
-                diffs.append((name, "body (JSON value)", tb.decode(), sb.decode()))
-            else:
-                diffs.append((name, "body", tb.decode(), sb.decode()))
-        else:
-            diffs.append((name, "body", tb.decode("latin-1"), sb.decode("latin-1")))
+        diffs.append((name, "set-cookie quoting", "quoted", "not quoted") if d == "quoting" else
+                     (name, "set-cookie", d, ""))
+    if json_spacing:
+        diffs.append((name, "body (JSON spacing)", tb.decode(), sb.decode()))
+    elif tb != sb:
+        diffs.append((name, "body", tb.decode("latin-1"), sb.decode("latin-1")))
 
 
 def cookie_value(fields, name):
@@ -209,7 +228,7 @@ def main(port_binary):
         for signer, reader, label in ((tport, sport, "tornado -> squall"), (sport, tport, "squall -> tornado")):
             _, fields, _ = exchange(signer, request("GET", "/cookies/signed"))
             v = cookie_value(fields, "session")
-            check("signed cookie made by " + label.split()[0], v is not None and v.startswith("2|1:2|"), v)
+            check("signed cookie made by " + label.split()[0], v is not None and v.strip('"').startswith("2|1:2|"), v)
             _, _, body = exchange(reader, request("GET", "/cookies/read", extra="Cookie: session=%s\r\n" % v))
             check("signed cookie read " + label, body == b"user 42", body)
         check("tornado notices a client leaving a long poll", leave_a_long_poll(tport) == b"1")
@@ -230,6 +249,10 @@ def main(port_binary):
         for key, why in KNOWN.items():
             if key not in seen:
                 print("no longer different: %s %s (%s)" % (key[0], key[1], why))
+        # The must-haves, whatever the table says: the same error pages
+        # and the cookies set alike.
+        bodies = [d for d in diffs if d[1] in ("body", "set-cookie") and not KNOWN.get((d[0], d[1]), "").startswith("PENDING")]
+        check("error pages and cookies as Tornado's", not bodies, bodies)
         check("the comparison ran", len(REQUESTS) > 0)
     finally:
         for p in (tornado, squall):
