@@ -106,7 +106,7 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         spdlog::error("squall: {} {}: unknown exception", ex.head().method, ex.head().target);
         failed = 500;
     }
-    co_await end_watch();
+    if (watch_.valid()) co_await end_watch();  // (not a call per request: most never watch)
     current_ = nullptr;
     current_ex_ = nullptr;
     if (!failed || detached_) co_return;
@@ -154,7 +154,7 @@ task<void> connection::stream_body(request_handler& h) {
 }
 
 task<result<detached_connection>> connection::detach(exchange& ex) {
-    co_await end_watch();  // the stream gets one reader: the new owner
+    if (watch_.valid()) co_await end_watch();  // the stream gets one reader: the new owner
     detached_ = true;
     write_head(ex, framing::none);
     ex.headers_sent = true;
