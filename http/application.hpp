@@ -2,12 +2,18 @@
 //
 // Routes are tried in the order added, first match wins, against the whole
 // path (regex_match, like Tornado's implicit $); capture groups, URL-
-// decoded, become the handler's path arguments. Patterns without regex
+// decoded, become the handler's path arguments (Python's named groups,
+// (?P<name>...), are accepted and passed by position; a pattern std::regex
+// refuses throws std::invalid_argument naming it). Patterns without regex
 // syntax are looked up in a hash map first (the fast path), unless a regex
 // route added earlier could also match. add<H>(pattern, args...) builds a
 // new H(args...) per request (Tornado's initialize kwargs); get()/post()/...
 // take a plain function `task<void>(request_handler&)` for small routes,
 // and several verbs may share one pattern. Named routes give reverse_url().
+// Tornado's SUPPORTED_METHODS: a class that declares
+// `static constexpr std::string_view supported_methods[] = {"GET", "PROPFIND"};`
+// is reached only by those (HEAD too only when listed); others get 405
+// with Allow, and so do listed methods beyond the seven verbs (not 501).
 // An application is set up before serving and only read afterwards, so
 // one instance serves every loop thread. Tests: tests/http/router_test.cpp.
 #pragma once
@@ -62,7 +68,12 @@ struct handler_target {
     std::function<std::unique_ptr<request_handler>()> make;
     std::array<detail::verb_call, verb_count> verbs{};
     bool stream_body = false;  // H::stream_request_body: see request_handler::data_received
+    bool head_from_get = true;  // HEAD is answered by get() (unless supported_methods leaves it out)
+    // Methods beyond the seven verbs that H::supported_methods names: they
+    // get 405 with Allow on this route (squall has no verb for them), not 501.
+    std::vector<std::string_view> extra_methods;
     bool allows(verb v) const noexcept { return static_cast<bool>(verbs[static_cast<std::size_t>(v)]); }
+    bool knows(std::string_view method) const noexcept;
     std::string allow_header() const;
 };
 
@@ -89,9 +100,12 @@ public:
     application& options(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::options, std::move(fn)); }
 
     // The handler for paths no route matches (Tornado's default_handler_class).
+    // Every verb reaches it (a verb H lacks answers 404 through H's
+    // write_error; Tornado's idiom, a prepare() that throws 404, works too).
     template <class H, class... Args>
     application& set_not_found(Args... args) {
         not_found_ = target_for<H>(std::move(args)...);
+        answer_404_for_every_verb(not_found_);
         return *this;
     }
 
@@ -119,8 +133,14 @@ private:
         t.make = [args...]() -> std::unique_ptr<request_handler> { return std::make_unique<H>(args...); };
         t.verbs = detail::verbs_of<H>();
         if constexpr (requires { H::stream_request_body; }) t.stream_body = H::stream_request_body;
+        if constexpr (requires { std::begin(H::supported_methods); }) {
+            std::vector<std::string_view> names(std::begin(H::supported_methods), std::end(H::supported_methods));
+            restrict_methods(t, names);
+        }
         return t;
     }
+    static void restrict_methods(handler_target& t, const std::vector<std::string_view>& names);
+    static void answer_404_for_every_verb(handler_target& t);
     application& add_route(std::string pattern, std::string name, handler_target target);
     application& add_fn(std::string pattern, verb v, handler_fn fn);
 

@@ -184,10 +184,11 @@ task<bool> connection::serve_one(bool first) {
     auto v = parse_verb(h.method);
     auto found = app_.find(h.path);
     const handler_target& target = found ? *found->target : app_.not_found();
+    if (!v && target.knows(h.method)) co_return co_await answer_early(target, 405, {}, target.allow_header());
     if (!v) co_return co_await answer_early(target, 501, "method not implemented", {});
     verb effective = *v;
     if (!target.allows(effective)) {
-        if (effective != verb::head || !target.allows(verb::get))
+        if (effective != verb::head || !target.allows(verb::get) || !target.head_from_get)
             co_return co_await answer_early(target, 405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
