@@ -41,13 +41,6 @@ KNOWN = {
     ("GET / HTTP/1.0", "connection"): "both close after an HTTP/1.0 response; squall says so with Connection: close",
     ("GET /cookies/signed", "set-cookie quoting"): "Python's Morsel quotes a value holding '=' (base64 padding); "
                                                    "RFC 6265 allows '=' unquoted; each reads the other's",
-    ("GET /missing", "status line"): "PENDING (issue 11, the other half): a not-found handler answers 405, not "
-                                     "404, to a verb it does not declare",
-    ("GET /missing", "body"): "PENDING: the same (its custom page says 405)",
-    ("POST /missing", "status line"): "PENDING: the same",
-    ("POST /missing", "body"): "PENDING: the same",
-    ("DELETE /missing", "status line"): "PENDING: the same",
-    ("DELETE /missing", "body"): "PENDING: the same",
 }
 
 SINGLETONS = ("content-length", "transfer-encoding", "connection", "content-type", "date", "server", "etag")
