@@ -2,7 +2,9 @@
 # INTERFACE target squall_warnings, linked PRIVATE, so embedders never
 # inherit our warning flags.
 add_library(squall_warnings INTERFACE)
-target_compile_options(squall_warnings INTERFACE -Wall -Wextra -Wpedantic)
+# -Werror=return-type always: a verb body without co_await or co_return is
+# not a coroutine, and without a return it crashes on the first request.
+target_compile_options(squall_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror=return-type)
 if(SQUALL_WERROR)
   target_compile_options(squall_warnings INTERFACE -Werror)
 endif()

@@ -37,7 +37,7 @@ void begin_drain(loop* l, cancel_source* shutdown, clock::duration drain) {
     (*check)();
 }
 
-void run_worker(const server_options& opts, const serve_fn& serve, worker* out, std::latch* ready) {
+void run_worker(const run_options& opts, const serve_fn& serve, worker* out, std::latch* ready) {
     loop l(opts.loop);
     cancel_source shutdown;
     l.spawn(serve(shutdown.token()));
@@ -49,7 +49,7 @@ void run_worker(const server_options& opts, const serve_fn& serve, worker* out, 
 
 }  // namespace
 
-int run_server(const server_options& opts, serve_fn serve) {
+int run_server(const run_options& opts, serve_fn serve) {
     unsigned n = opts.threads ? opts.threads : 1;
     // Blocked before any thread starts, so only the first loop's signalfd
     // sees them.

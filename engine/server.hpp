@@ -21,7 +21,7 @@
 
 namespace squall {
 
-struct server_options {
+struct run_options {
     unsigned threads = 1;
     clock::duration drain_timeout = std::chrono::seconds(10);
     loop_options loop;
@@ -29,6 +29,6 @@ struct server_options {
 
 using serve_fn = std::function<task<void>(cancel_token shutdown)>;
 
-int run_server(const server_options& opts, serve_fn serve);
+int run_server(const run_options& opts, serve_fn serve);
 
 }  // namespace squall

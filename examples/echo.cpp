@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     CLI::App app{"squall TCP echo server"};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8888;
-    server_options so;
+    run_options so;
     stream_options st;
     listener_options lo;
     examples::feature_flags flags;

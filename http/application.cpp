@@ -7,6 +7,7 @@
 
 #include "http/application.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "http/static_files.hpp"
@@ -34,17 +35,44 @@ std::string path_escape(std::string_view arg) {
     }
 }
 
+// Python's named groups, (?P<name>...), which std::regex does not know,
+// become plain groups (their names kept in `names`, in order); the
+// arguments are passed by position. A named backreference is refused.
+std::string translate_named_groups(const std::string& pattern, std::vector<std::string>& names) {
+    std::string out;
+    bool in_class = false;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (c == '\\' && i + 1 < pattern.size()) {
+            out += c;
+            out += pattern[++i];
+            continue;
+        }
+        if (in_class || c != '(' || pattern.compare(i, 3, "(?P") != 0) {
+            in_class = c == '[' ? true : c == ']' ? false : in_class;
+            out += c;
+            continue;
+        }
+        std::size_t close = pattern.find('>', i);
+        if (pattern.compare(i, 4, "(?P<") != 0 || close == std::string::npos)
+            throw std::invalid_argument("squall: route '" + pattern + "': only (?P<name>...) of Python's (?P syntax is supported");
+        names.push_back(pattern.substr(i + 4, close - i - 4));
+        out += '(';
+        i = close;
+    }
+    return out;
+}
+
 // Handler for routes given as plain functions: one per verb.
 class function_handler final : public request_handler {};
 
+task<void> not_found_verb(request_handler& h) {
+    h.send_error(404);
+    co_return;
+}
+
 // Serves 404 for paths no route matches.
-class not_found_handler final : public request_handler {
-public:
-    task<void> get() {
-        send_error(404);
-        co_return;
-    }
-};
+class not_found_handler final : public request_handler {};
 
 }  // namespace
 
@@ -60,7 +88,7 @@ std::string_view verb_name(verb v) noexcept { return verb_names[static_cast<std:
 std::string handler_target::allow_header() const {
     std::string allow;
     for (std::size_t i = 0; i < verb_count; ++i) {
-        bool has = verbs[i] || (i == static_cast<std::size_t>(verb::head) && verbs[0]);
+        bool has = verbs[i] || (i == static_cast<std::size_t>(verb::head) && verbs[0] && head_from_get);
         if (!has) continue;
         if (!allow.empty()) allow += ", ";
         allow += verb_names[i];
@@ -68,10 +96,35 @@ std::string handler_target::allow_header() const {
     return allow;
 }
 
+bool handler_target::knows(std::string_view method) const noexcept {
+    for (std::string_view m : extra_methods) {
+        if (m == method) return true;
+    }
+    return false;
+}
+
+void application::restrict_methods(handler_target& t, const std::vector<std::string_view>& names) {
+    auto listed = [&](std::string_view m) { return std::find(names.begin(), names.end(), m) != names.end(); };
+    for (std::size_t i = 0; i < verb_count; ++i) {
+        if (!listed(verb_names[i])) t.verbs[i] = {};
+    }
+    t.head_from_get = listed("HEAD");
+    for (std::string_view m : names) {
+        if (!parse_verb(m)) t.extra_methods.push_back(m);
+    }
+}
+
+void application::answer_404_for_every_verb(handler_target& t) {
+    for (auto& v : t.verbs) {
+        if (!v) v = [](request_handler& h, const std::vector<std::string>&) { return not_found_verb(h); };
+    }
+}
+
 struct application::route {
     std::string pattern;
     std::string name;
     std::optional<std::regex> re;  // none: a literal path
+    std::vector<std::string> group_names;  // of (?P<name>...) groups, in order
     handler_target target;
     bool from_functions = false;
 };
@@ -79,7 +132,7 @@ struct application::route {
 application::application(app_settings settings) : settings_(std::move(settings)) {
     not_found_ = target_for<not_found_handler>();
     // Every verb of an unknown path is a 404, not a 405.
-    for (auto& v : not_found_.verbs) v = not_found_.verbs[0];
+    answer_404_for_every_verb(not_found_);
     if (!settings_.static_path.empty()) mount_static_path(*this);
 }
 
@@ -93,7 +146,11 @@ application& application::add_route(std::string pattern, std::string name, handl
     if (is_literal(r->pattern)) {
         literal_.emplace(r->pattern, routes_.size());
     } else {
-        r->re.emplace(r->pattern, std::regex::ECMAScript | std::regex::optimize);
+        try {
+            r->re.emplace(translate_named_groups(r->pattern, r->group_names), std::regex::ECMAScript | std::regex::optimize);
+        } catch (const std::regex_error& e) {
+            throw std::invalid_argument("squall: route '" + r->pattern + "' is not a valid regex: " + e.what());
+        }
         first_regex_ = std::min(first_regex_, routes_.size());
     }
     routes_.push_back(std::move(r));

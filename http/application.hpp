@@ -2,12 +2,18 @@
 //
 // Routes are tried in the order added, first match wins, against the whole
 // path (regex_match, like Tornado's implicit $); capture groups, URL-
-// decoded, become the handler's path arguments. Patterns without regex
+// decoded, become the handler's path arguments (Python's named groups,
+// (?P<name>...), are accepted and passed by position; a pattern std::regex
+// refuses throws std::invalid_argument naming it). Patterns without regex
 // syntax are looked up in a hash map first (the fast path), unless a regex
 // route added earlier could also match. add<H>(pattern, args...) builds a
 // new H(args...) per request (Tornado's initialize kwargs); get()/post()/...
 // take a plain function `task<void>(request_handler&)` for small routes,
 // and several verbs may share one pattern. Named routes give reverse_url().
+// Tornado's SUPPORTED_METHODS: a class that declares
+// `static constexpr std::string_view supported_methods[] = {"GET", "PROPFIND"};`
+// is reached only by those (HEAD too only when listed); others get 405
+// with Allow, and so do listed methods beyond the seven verbs (not 501).
 // An application is set up before serving and only read afterwards, so
 // one instance serves every loop thread. Tests: tests/http/router_test.cpp.
 #pragma once
@@ -15,6 +21,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -24,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/access_log.hpp"
 #include "http/detail/verbs.hpp"
 #include "http/handler.hpp"
 
@@ -31,7 +39,14 @@ namespace squall::http {
 
 struct app_settings {
     std::string cookie_secret;           // enables signed cookies
-    bool access_log = true;              // one spdlog line per request
+    // Key rotation (Tornado's dict cookie_secret + key_version): when not
+    // empty, values are signed with cookie_secrets[*key_version] and
+    // checked with the key their version field names.
+    std::map<int, std::string> cookie_secrets;
+    std::optional<int> key_version;
+    bool access_log = true;              // one entry per response (http/access_log.hpp)
+    // Takes the access log entries instead of spdlog (Tornado's log_function).
+    std::function<void(const access_entry&)> log_function;
     std::string server_name = "squall";  // the Server field; empty: none
     std::size_t max_target = 8 * 1024;
     std::size_t max_field = 8 * 1024;
@@ -67,7 +82,12 @@ struct handler_target {
     std::function<std::unique_ptr<request_handler>()> make;
     std::array<detail::verb_call, verb_count> verbs{};
     bool stream_body = false;  // H::stream_request_body: see request_handler::data_received
+    bool head_from_get = true;  // HEAD is answered by get() (unless supported_methods leaves it out)
+    // Methods beyond the seven verbs that H::supported_methods names: they
+    // get 405 with Allow on this route (squall has no verb for them), not 501.
+    std::vector<std::string_view> extra_methods;
     bool allows(verb v) const noexcept { return static_cast<bool>(verbs[static_cast<std::size_t>(v)]); }
+    bool knows(std::string_view method) const noexcept;
     std::string allow_header() const;
 };
 
@@ -94,9 +114,12 @@ public:
     application& options(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::options, std::move(fn)); }
 
     // The handler for paths no route matches (Tornado's default_handler_class).
+    // Every verb reaches it (a verb H lacks answers 404 through H's
+    // write_error; Tornado's idiom, a prepare() that throws 404, works too).
     template <class H, class... Args>
     application& set_not_found(Args... args) {
         not_found_ = target_for<H>(std::move(args)...);
+        answer_404_for_every_verb(not_found_);
         return *this;
     }
 
@@ -124,8 +147,14 @@ private:
         t.make = [args...]() -> std::unique_ptr<request_handler> { return std::make_unique<H>(args...); };
         t.verbs = detail::verbs_of<H>();
         if constexpr (requires { H::stream_request_body; }) t.stream_body = H::stream_request_body;
+        if constexpr (requires { std::begin(H::supported_methods); }) {
+            std::vector<std::string_view> names(std::begin(H::supported_methods), std::end(H::supported_methods));
+            restrict_methods(t, names);
+        }
         return t;
     }
+    static void restrict_methods(handler_target& t, const std::vector<std::string_view>& names);
+    static void answer_404_for_every_verb(handler_target& t);
     application& add_route(std::string pattern, std::string name, handler_target target);
     application& add_fn(std::string pattern, verb v, handler_fn fn);
 

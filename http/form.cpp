@@ -81,7 +81,43 @@ std::optional<part_head> parse_part_head(std::string_view headers) {
     return h;
 }
 
+// The length of the Python-whitespace character `s` starts with (0: none).
+std::size_t leading_space(std::string_view s) noexcept {
+    if (s.empty()) return 0;
+    auto b = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    unsigned c = b(0);
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+    if (c == 0xc2 && (b(1) == 0x85 || b(1) == 0xa0)) return 2;
+    if (c == 0xe1 && b(1) == 0x9a && b(2) == 0x80) return 3;
+    if (c == 0xe2 && b(1) == 0x80 && ((b(2) >= 0x80 && b(2) <= 0x8a) || b(2) == 0xa8 || b(2) == 0xa9 || b(2) == 0xaf))
+        return 3;
+    if (c == 0xe2 && b(1) == 0x81 && b(2) == 0x9f) return 3;
+    if (c == 0xe3 && b(1) == 0x80 && b(2) == 0x80) return 3;
+    return 0;
+}
+
+// The same for the character `s` ends with.
+std::size_t trailing_space(std::string_view s) noexcept {
+    for (std::size_t n = 1; n <= 3 && n <= s.size(); ++n) {
+        if (leading_space(s.substr(s.size() - n)) == n) return n;
+    }
+    return 0;
+}
+
 }  // namespace
+
+std::string clean_argument(std::string_view value, bool strip) {
+    std::string out(value);
+    for (char& c : out) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x08 || (u >= 0x0e && u <= 0x1f)) c = ' ';
+    }
+    if (!strip) return out;
+    std::string_view v(out);
+    while (std::size_t n = leading_space(v)) v.remove_prefix(n);
+    while (std::size_t n = trailing_space(v)) v.remove_suffix(n);
+    return std::string(v);
+}
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
     std::size_t semi = content_type.find(';');

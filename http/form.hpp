@@ -31,6 +31,13 @@ struct form_data {
     std::vector<std::pair<std::string, uploaded_file>> files;
 };
 
+// What Tornado's get_argument does to a value: control characters
+// U+0000-U+0008 and U+000E-U+001F become spaces (always), then with
+// `strip` leading and trailing whitespace as Python's str.strip() sees
+// it goes (ASCII \t\n\v\f\r, space, U+001C-U+001F, and in UTF-8 U+0085,
+// U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+std::string clean_argument(std::string_view value, bool strip);
+
 // The boundary parameter of a multipart/form-data Content-Type.
 std::optional<std::string> multipart_boundary(std::string_view content_type);
 result<form_data> parse_multipart(std::string_view body, std::string_view boundary);

@@ -93,6 +93,33 @@ std::optional<std::string> find_arg(const std::vector<std::pair<std::string, std
     return std::nullopt;
 }
 
+std::vector<std::string> all_args(const std::vector<std::pair<std::string, std::string>>& args, std::string_view name,
+                                  bool strip) {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : args) {
+        if (n == name) out.push_back(clean_argument(v, strip));
+    }
+    return out;
+}
+
+// Adds a Set-Cookie field, replacing one for the same name, domain and path.
+void put_cookie(std::vector<std::pair<std::string, std::string>>& headers, std::string field) {
+    cookie_id id = cookie_key(field);
+    std::erase_if(headers, [&](const auto& h) { return iequals(h.first, "set-cookie") && cookie_key(h.second) == id; });
+    headers.emplace_back("Set-Cookie", std::move(field));
+}
+
+std::string signed_value(const app_settings& s, std::string_view name, std::string_view value) {
+    if (s.cookie_secrets.empty()) {
+        if (s.cookie_secret.empty()) throw std::logic_error("squall: signed cookies need app_settings::cookie_secret");
+        return create_signed_value(s.cookie_secret, name, value, unix_now());
+    }
+    auto key = s.key_version ? s.cookie_secrets.find(*s.key_version) : s.cookie_secrets.end();
+    if (key == s.cookie_secrets.end())
+        throw std::logic_error("squall: app_settings::key_version must name a key of cookie_secrets");
+    return create_signed_value(key->second, name, value, unix_now(), key->first);
+}
+
 }  // namespace
 
 void request_handler::write_error(int status, std::string_view) {
@@ -106,36 +133,45 @@ const std::vector<std::string>& request_handler::path_args() const noexcept { re
 std::string_view request_handler::remote_ip() const noexcept { return ex_->remote_ip(); }
 const application& request_handler::app() const noexcept { return ex_->app(); }
 cancel_token request_handler::shutdown_token() const noexcept { return ex_->conn().shutdown_token(); }
+cancel_token request_handler::connection_closed_token() const noexcept { return ex_->conn().closed_token(); }
+cancel_token request_handler::wait_token() const noexcept { return ex_->conn().wait_token(); }
 const std::vector<std::pair<std::string, uploaded_file>>& request_handler::files() const { return ex_->files(); }
 
-std::optional<std::string> request_handler::get_query_argument(std::string_view name) const {
-    return find_arg(ex_->query_args(), name);
+std::optional<std::string> request_handler::get_query_argument(std::string_view name, strip s) const {
+    auto v = find_arg(ex_->query_args(), name);
+    if (v) *v = clean_argument(*v, s == strip::yes);
+    return v;
 }
 
-std::optional<std::string> request_handler::get_body_argument(std::string_view name) const {
-    return find_arg(ex_->body_args(), name);
+std::optional<std::string> request_handler::get_body_argument(std::string_view name, strip s) const {
+    auto v = find_arg(ex_->body_args(), name);
+    if (v) *v = clean_argument(*v, s == strip::yes);
+    return v;
 }
 
-std::string request_handler::get_argument(std::string_view name) const {
-    if (auto v = get_body_argument(name)) return *v;
-    if (auto v = get_query_argument(name)) return *v;
+std::string request_handler::get_argument(std::string_view name, strip s) const {
+    if (auto v = get_body_argument(name, s)) return *v;
+    if (auto v = get_query_argument(name, s)) return *v;
     throw http_error(400, "Missing argument " + std::string(name));
 }
 
-std::string request_handler::get_argument(std::string_view name, std::string_view fallback) const {
-    if (auto v = get_body_argument(name)) return *v;
-    if (auto v = get_query_argument(name)) return *v;
+std::string request_handler::get_argument(std::string_view name, std::string_view fallback, strip s) const {
+    if (auto v = get_body_argument(name, s)) return *v;
+    if (auto v = get_query_argument(name, s)) return *v;
     return std::string(fallback);
 }
 
-std::vector<std::string> request_handler::get_arguments(std::string_view name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : ex_->query_args()) {
-        if (n == name) out.push_back(v);
-    }
-    for (const auto& [n, v] : ex_->body_args()) {
-        if (n == name) out.push_back(v);
-    }
+std::vector<std::string> request_handler::get_query_arguments(std::string_view name, strip s) const {
+    return all_args(ex_->query_args(), name, s == strip::yes);
+}
+
+std::vector<std::string> request_handler::get_body_arguments(std::string_view name, strip s) const {
+    return all_args(ex_->body_args(), name, s == strip::yes);
+}
+
+std::vector<std::string> request_handler::get_arguments(std::string_view name, strip s) const {
+    std::vector<std::string> out = get_query_arguments(name, s);
+    for (auto& v : get_body_arguments(name, s)) out.push_back(std::move(v));
     return out;
 }
 
@@ -236,6 +272,10 @@ std::optional<std::string> request_handler::get_cookie(std::string_view name) co
     return std::nullopt;
 }
 
+void request_handler::set_cookie(std::string_view name, std::string_view value, const cookie_options& opts) {
+    put_cookie(ex_->headers, set_cookie_field(name, value, opts, std::chrono::system_clock::now()));
+}
+
 void request_handler::set_cookie(std::string_view name, std::string_view value, std::string_view attributes) {
     // As Tornado: no controls or whitespace in either, and no ';' (which
     // would start an attribute) in the value.
@@ -245,26 +285,39 @@ void request_handler::set_cookie(std::string_view name, std::string_view value, 
     if (!ok) throw std::invalid_argument("squall: invalid cookie name or value");
     std::string cookie = std::string(name) + "=" + std::string(value);
     if (!attributes.empty()) cookie += "; " + std::string(attributes);
-    add_header("Set-Cookie", cookie);
+    check_header("Set-Cookie", cookie);
+    put_cookie(ex_->headers, std::move(cookie));
 }
 
-void request_handler::clear_cookie(std::string_view name, std::string_view path) {
-    if (path.find_first_of("; \t") != std::string_view::npos) throw std::invalid_argument("squall: invalid cookie path");
-    set_cookie(name, "", "Path=" + std::string(path) + "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0");
+void request_handler::clear_cookie(std::string_view name, std::string_view path, std::string_view domain) {
+    // As Tornado: an empty value that expired a year ago.
+    cookie_options o;
+    o.path = std::string(path);
+    o.domain = std::string(domain);
+    o.expires = std::chrono::system_clock::now() - std::chrono::hours(24 * 365);
+    set_cookie(name, "", o);
 }
 
 std::optional<std::string> request_handler::get_signed_cookie(std::string_view name, int max_age_days) const {
-    const auto& secret = app().settings().cookie_secret;
-    if (secret.empty()) throw std::logic_error("squall: signed cookies need app_settings::cookie_secret");
+    const auto& s = app().settings();
     auto raw = get_cookie(name);
+    if (s.cookie_secrets.empty()) {
+        if (s.cookie_secret.empty()) throw std::logic_error("squall: signed cookies need app_settings::cookie_secret");
+        if (!raw) return std::nullopt;
+        return decode_signed_value(s.cookie_secret, name, *raw, unix_now(), max_age_days);
+    }
     if (!raw) return std::nullopt;
-    return decode_signed_value(secret, name, *raw, unix_now(), max_age_days);
+    return decode_signed_value(s.cookie_secrets, name, *raw, unix_now(), max_age_days);
+}
+
+void request_handler::set_signed_cookie(std::string_view name, std::string_view value,
+                                        std::optional<double> expires_days, cookie_options opts) {
+    if (!opts.expires && !opts.expires_days) opts.expires_days = expires_days;
+    set_cookie(name, signed_value(app().settings(), name, value), opts);
 }
 
 void request_handler::set_signed_cookie(std::string_view name, std::string_view value, std::string_view attributes) {
-    const auto& secret = app().settings().cookie_secret;
-    if (secret.empty()) throw std::logic_error("squall: signed cookies need app_settings::cookie_secret");
-    set_cookie(name, create_signed_value(secret, name, value, unix_now()), attributes);
+    set_cookie(name, signed_value(app().settings(), name, value), attributes);
 }
 
 }  // namespace squall::http

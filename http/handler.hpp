@@ -38,6 +38,7 @@
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
+#include "http/cookies.hpp"
 #include "http/form.hpp"
 #include "http/request.hpp"
 
@@ -91,7 +92,10 @@ public:
     virtual void set_default_headers() {}
     virtual task<void> prepare() { co_return; }
     virtual void on_finish() {}
-    // The client went away before the response was finished.
+    // The client went away before the response was finished: its
+    // connection broke while the body streamed, or it closed (EOF or
+    // reset) while prepare() or the verb waited; connection_closed_token()
+    // fires at the same time, and the response is dropped (logged as 499).
     virtual void on_connection_close() {}
     // The ETag of a finished 200 response to GET or HEAD (Tornado's
     // compute_etag): by default a hash of the body; nullopt for none. A
@@ -123,14 +127,20 @@ public:
     std::string_view remote_ip() const noexcept;
 
     // Tornado's argument accessors: query string and url-encoded or
-    // multipart form body (get_argument), or one of them only. Values are
-    // decoded. get_argument(name) without a default throws http_error(400)
-    // when the argument is missing.
-    std::string get_argument(std::string_view name) const;
-    std::string get_argument(std::string_view name, std::string_view fallback) const;
-    std::vector<std::string> get_arguments(std::string_view name) const;
-    std::optional<std::string> get_query_argument(std::string_view name) const;
-    std::optional<std::string> get_body_argument(std::string_view name) const;
+    // multipart form body (get_argument), or one of them only; the last
+    // value wins, the plural forms give all (query first). Values are
+    // decoded, control characters become spaces and, unless strip::no,
+    // surrounding whitespace goes (Tornado's strip=True; clean_argument in
+    // form.hpp). get_argument(name) without a default throws
+    // http_error(400) when the argument is missing.
+    enum class strip : bool { no = false, yes = true };
+    std::string get_argument(std::string_view name, strip s = strip::yes) const;
+    std::string get_argument(std::string_view name, std::string_view fallback, strip s = strip::yes) const;
+    std::vector<std::string> get_arguments(std::string_view name, strip s = strip::yes) const;
+    std::optional<std::string> get_query_argument(std::string_view name, strip s = strip::yes) const;
+    std::optional<std::string> get_body_argument(std::string_view name, strip s = strip::yes) const;
+    std::vector<std::string> get_query_arguments(std::string_view name, strip s = strip::yes) const;
+    std::vector<std::string> get_body_arguments(std::string_view name, strip s = strip::yes) const;
     // Files of a multipart/form-data body, by field name.
     const std::vector<std::pair<std::string, uploaded_file>>& files() const;
     // The body parsed as JSON; http_error(400) when it is not JSON.
@@ -161,12 +171,22 @@ public:
     bool finished() const noexcept;
 
     // Cookies (Tornado's get_cookie/set_cookie and the signed variants,
-    // HMAC-SHA256 with the application's cookie_secret).
+    // HMAC-SHA256 with the application's cookie_secret, or with
+    // cookie_secrets[key_version] for key rotation). Attributes come typed
+    // (cookie_options, checked: std::invalid_argument for a bad name,
+    // value, attribute or SameSite; see cookies.hpp) or, in the older
+    // form, as one attribute string (checked for CR, LF and NUL only). A
+    // second cookie with the same name, domain and path replaces the
+    // first. set_signed_cookie expires in 30 days unless told otherwise
+    // (Tornado's expires_days=30; nullopt: a session cookie).
     std::optional<std::string> get_cookie(std::string_view name) const;
-    void set_cookie(std::string_view name, std::string_view value, std::string_view attributes = "Path=/");
-    void clear_cookie(std::string_view name, std::string_view path = "/");
+    void set_cookie(std::string_view name, std::string_view value, const cookie_options& opts = {});
+    void set_cookie(std::string_view name, std::string_view value, std::string_view attributes);
+    void clear_cookie(std::string_view name, std::string_view path = "/", std::string_view domain = {});
     std::optional<std::string> get_signed_cookie(std::string_view name, int max_age_days = 31) const;
-    void set_signed_cookie(std::string_view name, std::string_view value, std::string_view attributes = "Path=/");
+    void set_signed_cookie(std::string_view name, std::string_view value, std::optional<double> expires_days = 30,
+                           cookie_options opts = {});
+    void set_signed_cookie(std::string_view name, std::string_view value, std::string_view attributes);
 
     // Takes the connection over (WebSocket and other Upgrades): writes the
     // response head as it stands (the status, e.g. set_status(101), and
@@ -184,6 +204,12 @@ public:
     // long (a long poll) can run its wait under this token to answer at
     // once instead. Empty when the server has no graceful stop.
     cancel_token shutdown_token() const noexcept;
+    // Fires when the client leaves while this request's handler waits
+    // (Tornado's on_connection_close as a token; noticed within a loop
+    // turn of the EOF or reset). wait_token() fires then too, and also
+    // when shutdown_token() does: the one to run a long poll's wait under.
+    cancel_token connection_closed_token() const noexcept;
+    cancel_token wait_token() const noexcept;
 
     // The application this request runs in, and its settings.
     const class application& app() const noexcept;

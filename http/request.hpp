@@ -41,6 +41,9 @@ struct request_head {
     std::string_view target;  // the raw request-target
     std::string_view path;    // target up to '?'
     std::string_view query;   // after '?', without it
+    // The authority of an absolute-form target ("GET http://a:8/ ...",
+    // whose path is then "/"), else the Host field; empty without either.
+    std::string_view host;
     int version_major = 1;
     int version_minor = 1;
     header_list headers;

@@ -2,8 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <netdb.h>
+
 #include <csignal>
 #include <memory>
+#include <stdexcept>
+#include <system_error>
+
+#include "engine/when.hpp"
 
 #include "engine/tls.hpp"
 #include "http/detail/connection.hpp"
@@ -11,23 +17,51 @@
 namespace squall::http {
 namespace {
 
-task<void> serve_on_loop(address addr, bool reuse_port, const application* app, stream_options st,
-                         listener_options lo, cancel_token shutdown) {
-    listener l(listen_on(addr, {.reuse_port = reuse_port}), lo);
-    spdlog::info("squall: listening on {}://{}/", st.tls ? "https" : "http", l.local().to_string());
-    if (st.tls) {
-        // SIGHUP re-reads the certificates for new connections; open ones
-        // keep theirs. A bad file is logged and the old ones stay.
-        loop::current()->add_signal_handler(SIGHUP, [ctx = st.tls](int) {
-            try {
-                ctx->reload();
-                spdlog::info("squall: TLS certificates reloaded");
-            } catch (const std::exception& e) {
-                spdlog::error("squall: TLS reload failed, keeping the current certificates: {}", e.what());
-            }
-        });
+// One listener per address; a ::1 that cannot be bound (IPv6 off) is
+// skipped when another address was, as Tornado does for "localhost".
+std::vector<std::unique_ptr<listener>> listen_all(const std::vector<address>& addrs, bool reuse_port,
+                                                  const listener_options& lo) {
+    std::vector<std::unique_ptr<listener>> out;
+    for (const auto& a : addrs) {
+        try {
+            out.push_back(std::make_unique<listener>(listen_on(a, {.reuse_port = reuse_port}), lo));
+        } catch (const std::system_error& e) {
+            if (e.code().value() != EADDRNOTAVAIL || addrs.size() == 1) throw;
+            spdlog::warn("squall: cannot listen on {}: {}", a.to_string(), e.what());
+        }
     }
-    co_await serve_listener(&l, app, st, shutdown);
+    return out;
+}
+
+void reload_on_sighup(std::shared_ptr<tls_context> tls) {
+    // SIGHUP re-reads the certificates for new connections; open ones
+    // keep theirs. A bad file is logged and the old ones stay.
+    loop::current()->add_signal_handler(SIGHUP, [ctx = std::move(tls)](int) {
+        try {
+            ctx->reload();
+            spdlog::info("squall: TLS certificates reloaded");
+        } catch (const std::exception& e) {
+            spdlog::error("squall: TLS reload failed, keeping the current certificates: {}", e.what());
+        }
+    });
+}
+
+task<void> serve_on_loop(std::vector<address> addrs, bool reuse_port, const application* app, stream_options st,
+                         listener_options lo, server_options::start_fn on_start, cancel_token shutdown) {
+    auto listeners = listen_all(addrs, reuse_port, lo);
+    if (st.tls) reload_on_sighup(st.tls);
+    if (on_start) {
+        auto started = on_start(shutdown);
+        loop::current()->spawn(std::move(started), shutdown);
+    }
+    std::vector<task<void>> serving;
+    for (auto& l : listeners) {
+        spdlog::info("squall: listening on {}://{}/", st.tls ? "https" : "http", l->local().to_string());
+        serving.push_back(serve_listener(l.get(), app, st, shutdown));
+    }
+    auto all = when_all(std::move(serving));
+    auto done = co_await std::move(all);
+    (void)done;
 }
 
 }  // namespace
@@ -53,15 +87,40 @@ task<void> serve_listener(listener* l, const application* app, stream_options op
     co_await std::move(accept_loop);
 }
 
+std::vector<address> resolve_host(const std::string& host, std::uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    std::string service = std::to_string(port);
+    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0) throw std::runtime_error("squall: cannot resolve host '" + host + "': " + ::gai_strerror(rc));
+    std::vector<address> out;
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+        address a = address::from(ai->ai_addr, ai->ai_addrlen);
+        bool seen = false;
+        for (const auto& b : out) seen = seen || b.to_string() == a.to_string();
+        if (!seen) out.push_back(a);
+    }
+    ::freeaddrinfo(found);
+    if (out.empty()) throw std::runtime_error("squall: host '" + host + "' has no address");
+    return out;
+}
+
 int serve(const application& app, const server_options& opts) {
-    address addr = address::ip(opts.host, opts.port);
+    if (loop::current())
+        spdlog::warn("squall: serve() runs loops of its own; what was set up on this thread's loop will not run "
+                     "(use server_options::on_start)");
+    std::vector<address> addrs = resolve_host(opts.host, opts.port);
     bool reuse_port = opts.run.threads > 1;
     const application* a = &app;
     stream_options st = opts.stream;
     listener_options lo = opts.listener;
+    server_options::start_fn on_start = opts.on_start;
     if (st.tls) block_signals({SIGHUP});  // every thread: only the loops' signalfds take it
     return run_server(opts.run, [=](cancel_token shutdown) {
-        return serve_on_loop(addr, reuse_port, a, st, lo, shutdown);
+        return serve_on_loop(addrs, reuse_port, a, st, lo, on_start, shutdown);
     });
 }
 

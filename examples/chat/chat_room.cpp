@@ -107,8 +107,10 @@ private:
     chat_room* c_;
 };
 
-// A long poll's wait, run under the server's shutdown token so that a
-// graceful stop answers waiting pollers at once (they poll again).
+// A long poll's wait, run under the request's wait token: a client that
+// leaves ends it at once (Tornado's demo cancels its future in
+// on_connection_close), and a graceful stop answers waiting pollers at
+// once (they poll again).
 task<result<void>> wait_for_news(chat_readers* here, clock::time_point deadline) {
     result<void> woke = co_await here->changed.wait(deadline);
     co_return woke;
@@ -127,8 +129,9 @@ public:
         std::vector<chat_message> news = c_->since(cursor);
         while (news.empty() && clock::now() < deadline) {
             auto wait = wait_for_news(&here, deadline);
-            wait.set_cancel_token(shutdown_token());
+            wait.set_cancel_token(wait_token());
             result<void> woke = co_await std::move(wait);
+            if (connection_closed_token().cancel_requested()) co_return;  // nobody to answer
             if (!woke) break;
             news = c_->since(cursor);
         }

@@ -36,7 +36,7 @@ struct feature_flags {
     double handshake_seconds = 10;
 };
 
-inline void add_server_flags(CLI::App& app, server_options& so, stream_options& st, feature_flags& f) {
+inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st, feature_flags& f) {
     app.add_option("--threads", so.threads, "loops, one per thread, each with its own SO_REUSEPORT listener")
         ->check(CLI::Range(1u, 256u));
     app.add_option("--drain", f.drain_seconds, "seconds open connections get to finish after SIGTERM");
@@ -63,7 +63,7 @@ inline void add_server_flags(CLI::App& app, server_options& so, stream_options& 
 }
 
 // Applies the switches once parsing is done.
-inline void apply_server_flags(const feature_flags& f, server_options& so, stream_options& st,
+inline void apply_server_flags(const feature_flags& f, run_options& so, stream_options& st,
                                listener_options& lo) {
     so.drain_timeout = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.drain_seconds));
     lo.multishot = !f.no_multishot_accept;

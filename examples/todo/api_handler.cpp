@@ -93,7 +93,10 @@ std::optional<std::int64_t> api_handler::session_account() const {
 }
 
 void api_handler::start_session(const account& a) {
-    set_signed_cookie(session_cookie, std::to_string(a.id), "Path=/; HttpOnly; SameSite=Lax");
+    http::cookie_options o;
+    o.httponly = true;
+    o.samesite = "Lax";
+    set_signed_cookie(session_cookie, std::to_string(a.id), 30, o);
 }
 
 void api_handler::end_session() { clear_cookie(session_cookie); }

@@ -68,7 +68,8 @@ connection::connection(unique_fd fd, const application& app, const stream_option
     : s_(std::move(fd), stream_options_for(app.settings(), opts)),
       app_(app),
       shutdown_(shutdown),
-      p_(limits_for(app.settings())) {}
+      p_(limits_for(app.settings())),
+      stop_wait_(shutdown.state()) {}
 
 std::string_view connection::remote_ip() {
     if (remote_ip_.empty() && !s_.closed()) {
@@ -147,6 +148,7 @@ task<result<parse_event>> connection::pump(bool head) {
             rest_ = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         }
         const bool was_idle = !p_.in_message();
+        if (head && was_idle) started_ = clock::now();  // the request's time runs from its first byte
         auto step = p_.feed(rest_);
         rest_.remove_prefix(step.consumed);
         // The first byte of a later request starts its head's clock.
@@ -179,15 +181,15 @@ task<bool> connection::serve_one(bool first) {
         co_return false;
     }
     head_leases_ = held_.size();
-    started_ = clock::now();
     const request_head& h = p_.head();
     auto v = parse_verb(h.method);
     auto found = app_.find(h.path);
     const handler_target& target = found ? *found->target : app_.not_found();
+    if (!v && target.knows(h.method)) co_return co_await answer_early(target, 405, {}, target.allow_header());
     if (!v) co_return co_await answer_early(target, 501, "method not implemented", {});
     verb effective = *v;
     if (!target.allows(effective)) {
-        if (effective != verb::head || !target.allows(verb::get))
+        if (effective != verb::head || !target.allows(verb::get) || !target.head_from_get)
             co_return co_await answer_early(target, 405, {}, target.allow_header());
         effective = verb::get;  // HEAD is GET without the body
     }
@@ -263,6 +265,16 @@ task<bool> connection::answer_early(const handler_target& target, int status, st
     p_.next_message();
     release_input();
     co_return !close;
+}
+
+void connection::log_response(int status, std::string_view note) {
+    const auto& s = app_.settings();
+    if (!s.access_log) return;
+    const request_head& h = p_.head();
+    access_entry e{status, h.method, h.target, remote_ip(),
+                   std::chrono::duration<double, std::milli>(clock::now() - started_).count(), note};
+    if (s.log_function) s.log_function(e);
+    else log_access(e);
 }
 
 void connection::release_input() noexcept {

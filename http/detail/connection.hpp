@@ -12,11 +12,14 @@
 // under max_body before the handler runs (413 past it, 400 if corrupt).
 // Deadlines: the whole head within header_timeout, each body read within
 // body_timeout, the next request within keepalive_timeout, each write
-// within write_timeout. Loop thread only; owned by its serving task.
+// within write_timeout. While a handler waits, a close watch notices a
+// client that leaves (close_watch.hpp). Loop thread only; owned by its
+// serving task.
 // Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,8 +70,19 @@ public:
     // For a file handler: the head with Content-Length: body.length, then
     // the file's bytes (file_send.hpp); finishes the exchange.
     task<result<void>> send_file(exchange& ex, file_body body);
+    // Fires when the client leaves while its handler runs (close_watch.hpp).
+    cancel_token closed_token() noexcept { return cancel_token(&gone_); }
+    // Fires when the client leaves or the server stops gracefully.
+    cancel_token wait_token() noexcept { return cancel_token(&stop_wait_); }
 
 private:
+    friend class watched_call;
+    // The client-gone watch (close_watch.cpp).
+    void start_watch();
+    task<void> end_watch();
+    task<void> watch_close();
+    void client_left();
+
     task<result<parse_event>> pump(bool head);
     task<bool> serve_one(bool first);
     task<bool> read_body();
@@ -81,6 +95,7 @@ private:
     // the page (as a Tornado handler's 405 does), else error_page().
     void queue_error(int status, std::string_view reason, bool close, std::string_view allow = {},
                      const handler_target* target = nullptr);
+    void log_response(int status, std::string_view note);  // the access log entry
     void write_head(exchange& ex, framing f, std::uint64_t content_length = 0);
     void flush_head(exchange& ex, bool no_body);
     void check_declared_length(exchange& ex);
@@ -109,6 +124,12 @@ private:
     bool broken_ = false;  // a read or write failed: close at once, no lingering
     bool detached_ = false;  // a handler took the stream over (detach())
     std::size_t head_leases_ = 0;  // leases the current head lies in
+    request_handler* current_ = nullptr;  // the handler running, and its exchange
+    exchange* current_ex_ = nullptr;
+    std::optional<cancel_state> watch_stop_;  // ends the close watch
+    task<void> watch_;                        // the close watch's pending read
+    cancel_state gone_;       // the client left
+    cancel_state stop_wait_;  // the client left or the server stops
 
     // Output gathered for pipelined requests before it must be written.
     static constexpr std::size_t max_gathered_output = 64 * 1024;

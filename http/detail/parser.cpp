@@ -294,18 +294,24 @@ void request_parser::own_head() {
     const std::string_view old_target = head_.target;
     head_.method = keep(head_.method);
     head_.target = keep(old_target);
+    auto in_target = [&](std::string_view part) {
+        return part.data() >= old_target.data() && part.data() + part.size() <= old_target.data() + old_target.size();
+    };
     auto rebase = [&](std::string_view part) {
-        if (part.empty()) return std::string_view();
+        if (part.empty() || !in_target(part)) return part;  // e.g. the "/" of "http://a"
         return head_.target.substr(static_cast<std::size_t>(part.data() - old_target.data()), part.size());
     };
     head_.path = rebase(head_.path);
     head_.query = rebase(head_.query);
+    const bool host_in_target = in_target(head_.host);
+    head_.host = rebase(head_.host);
     std::vector<header_field> fields(head_.headers.begin(), head_.headers.end());
     head_.headers.clear();
     for (const auto& f : fields) {
         std::string_view name = keep(f.name);
         head_.headers.add(name, keep(f.value));
     }
+    if (!host_in_target && !head_.host.empty()) head_.host = head_.headers.get("host").value_or("");
 }
 
 void request_parser::own_pending() {

@@ -34,6 +34,11 @@
 
 namespace squall::http::detail {
 
+// Whether `a` is an authority as a Host field or an absolute-form target
+// may carry: host [":" port], the host a reg-name, IPv4 address or IP
+// literal, no userinfo (RFC 9112 3.2, RFC 3986 3.2).
+bool valid_authority(std::string_view a) noexcept;
+
 struct parser_limits {
     std::size_t max_target = 8 * 1024;
     std::size_t max_field = 8 * 1024;      // one field, name and value
@@ -116,6 +121,7 @@ private:
     int finish_field() noexcept;
     int check_head() noexcept;
     int check_host() noexcept;
+    bool split_target() noexcept;
     int check_transfer_encoding(std::string_view te) noexcept;
     int map_llhttp_error(int err, std::string_view data) noexcept;
     step judge_method(std::string_view data);

@@ -1,4 +1,7 @@
 // The request rules llhttp leaves to the embedder (see parser.hpp).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstring>
 
 #include "http/detail/llhttp_state.hpp"
@@ -6,12 +9,76 @@
 namespace squall::http::detail {
 namespace {
 
-bool host_char(unsigned char c) noexcept {
-    // uri-host (reg-name, IPv4address, IP-literal) and ":" port.
+bool hex_digit(char c) noexcept { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+// unreserved / sub-delims (RFC 3986 2.2, 2.3): a reg-name's bytes
+// besides pct-encoded ones.
+bool reg_name_char(unsigned char c) noexcept {
     if (c >= '0' && c <= '9') return true;
     if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return c != 0 && std::strchr("-._~!$&'()*+,;=%:[]", c) != nullptr;
+    return c != 0 && std::strchr("-._~!$&'()*+,;=", c) != nullptr;
 }
+
+bool valid_reg_name(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            if (i + 2 >= s.size() || !hex_digit(s[i + 1]) || !hex_digit(s[i + 2])) return false;
+            i += 2;
+        } else if (!reg_name_char(static_cast<unsigned char>(s[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// IP-literal = "[" ( IPv6address / IPvFuture ) "]" (RFC 3986 3.2.2).
+bool valid_ip_literal(std::string_view inner) noexcept {
+    if (inner.size() > 1 && (inner[0] | 0x20) == 'v') {
+        std::size_t dot = inner.find('.');
+        if (dot == std::string_view::npos || dot < 2 || dot + 1 == inner.size()) return false;
+        for (char c : inner.substr(1, dot - 1)) {
+            if (!hex_digit(c)) return false;
+        }
+        for (char c : inner.substr(dot + 1)) {
+            if (c != ':' && !reg_name_char(static_cast<unsigned char>(c))) return false;
+        }
+        return true;
+    }
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (inner.size() >= sizeof buf) return false;
+    std::memcpy(buf, inner.data(), inner.size());
+    buf[inner.size()] = 0;
+    in6_addr addr;
+    return ::inet_pton(AF_INET6, buf, &addr) == 1;
+}
+
+}  // namespace
+
+// authority = host [ ":" port ] without userinfo (RFC 9112 3.2, RFC 3986
+// 3.2): host a reg-name, IPv4 address or IP literal, port up to 65535.
+bool valid_authority(std::string_view a) noexcept {
+    std::string_view port;
+    if (!a.empty() && a.front() == '[') {
+        std::size_t close = a.find(']');
+        if (close == std::string_view::npos || !valid_ip_literal(a.substr(1, close - 1))) return false;
+        std::string_view after = a.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return false;
+        port = after.empty() ? after : after.substr(1);
+    } else {
+        std::size_t colon = a.find(':');
+        if (colon == 0 || !valid_reg_name(a.substr(0, colon))) return false;
+        port = colon == std::string_view::npos ? std::string_view() : a.substr(colon + 1);
+    }
+    if (port.size() > 5) return false;
+    unsigned value = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 65535;
+}
+
+namespace {
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -83,10 +150,27 @@ int request_parser::check_host() noexcept {
     if (hosts > 1) return fail(400, "more than one Host field");
     if (hosts == 0) return v11 ? fail(400, "HTTP/1.1 request without Host") : 0;
     std::string_view host = *head_.headers.get("host");
-    for (char c : host) {
-        if (!host_char(static_cast<unsigned char>(c))) return fail(400, "invalid Host");
-    }
+    if (!valid_authority(host)) return fail(400, "invalid Host");
+    if (head_.host.empty()) head_.host = host;  // absolute-form: the target's authority came first
     return 0;
+}
+
+bool request_parser::split_target() noexcept {
+    // origin-form "/p?q"; absolute-form "http://host/p?q" (RFC 9112
+    // 3.2.2): routed on its path, its authority the request's host.
+    std::string_view t = head_.target;
+    std::size_t q = t.find('?');
+    head_.path = t.substr(0, q);
+    head_.query = q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+    std::size_t scheme = t.starts_with("http://") ? 7 : t.starts_with("https://") ? 8 : 0;
+    if (scheme == 0) return true;
+    std::string_view rest = head_.path.substr(scheme);
+    std::size_t slash = rest.find('/');
+    head_.host = rest.substr(0, slash);
+    // An http(s) URI has a host, and userinfo in one is refused (RFC 9110 4.2.4).
+    if (head_.host.empty() || !valid_authority(head_.host)) return false;
+    head_.path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    return true;
 }
 
 int request_parser::check_transfer_encoding(std::string_view te) noexcept {
@@ -106,9 +190,8 @@ int request_parser::check_head() noexcept {
     llhttp_t& p = ll_->parser;
     head_.method = method_.view();
     head_.target = url_.view();
-    std::size_t q = head_.target.find('?');
-    head_.path = head_.target.substr(0, q);
-    head_.query = q == std::string_view::npos ? std::string_view() : head_.target.substr(q + 1);
+    head_.host = {};
+    if (!split_target()) return fail(400, "invalid authority in the request target");
     head_.version_major = p.http_major;
     head_.version_minor = p.http_minor;
     if (p.http_major != 1 || p.http_minor > 1) return fail(505, "HTTP version not supported");

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/application.hpp"
+#include "http/detail/close_watch.hpp"
 #include "http/detail/connection.hpp"
 #include "http/detail/date.hpp"
 #include "http/detail/exchange.hpp"
@@ -74,14 +75,22 @@ bool may_declare_length(int status) noexcept { return status >= 200 && status !=
 
 task<void> connection::run_handler(exchange& ex, request_handler& h, const handler_target& target, verb v) {
     h.ex_ = &ex;
+    current_ = &h;
+    current_ex_ = &ex;
     int failed = 0;
     std::string why, reason;
     try {
         h.initialize();
         h.set_default_headers();
-        co_await h.prepare();
+        auto prepared = h.prepare();
+        watched_call prepare_step(*this, prepared);  // a step that waits watches for the client leaving
+        co_await prepare_step;
         if (!ex.finished && target.stream_body && !p_.message_complete()) co_await stream_body(h);
-        if (!ex.finished && !ex.closed) co_await target.verbs[static_cast<std::size_t>(v)](h, ex.args());
+        if (!ex.finished && !ex.closed) {
+            auto verb_task = target.verbs[static_cast<std::size_t>(v)](h, ex.args());
+            watched_call verb_step(*this, verb_task);
+            co_await verb_step;
+        }
         if (!ex.finished) h.finish();
         check_declared_length(ex);
     } catch (const http_error& e) {
@@ -97,6 +106,9 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         spdlog::error("squall: {} {}: unknown exception", ex.head().method, ex.head().target);
         failed = 500;
     }
+    if (watch_.valid()) co_await end_watch();  // (not a call per request: most never watch)
+    current_ = nullptr;
+    current_ex_ = nullptr;
     if (!failed || detached_) co_return;
     if (ex.headers_sent) {
         close_ = true;  // too late for an error page: cut the response short
@@ -125,9 +137,7 @@ task<void> connection::stream_body(request_handler& h) {
         auto ev = co_await pump(false);
         if (!ev) {
             // Reset or timed out mid-body: nobody is left to answer.
-            ex.closed = true;
-            close_ = true;
-            h.on_connection_close();
+            client_left();
             co_return;
         }
         if (*ev == parse_event::error) {
@@ -144,10 +154,12 @@ task<void> connection::stream_body(request_handler& h) {
 }
 
 task<result<detached_connection>> connection::detach(exchange& ex) {
+    if (watch_.valid()) co_await end_watch();  // the stream gets one reader: the new owner
     detached_ = true;
     write_head(ex, framing::none);
     ex.headers_sent = true;
     ex.finished = true;
+    log_response(ex.status, {});
     result<void> w = co_await flush_output();
     if (!w) co_return w.error();
     // The head and body move out of the receive buffers, which go back
@@ -239,7 +251,10 @@ void connection::write_head(exchange& ex, framing f, std::uint64_t content_lengt
 }
 
 void connection::queue_response(exchange& ex) {
-    if (ex.closed) return;
+    if (ex.closed) {
+        log_response(ex.headers_sent ? ex.status : 499, {});  // 499: the client left first
+        return;
+    }
     const bool head_only = p_.head().method == "HEAD" || bodiless(ex.status);
     if (ex.headers_sent) {
         // The rest of a flushed response: the last chunk and the end.
@@ -280,10 +295,7 @@ void connection::queue_response(exchange& ex) {
             else append(ex.body_out);
         }
     }
-    if (app_.settings().access_log) {
-        auto ms = std::chrono::duration<double, std::milli>(clock::now() - started_).count();
-        spdlog::info("{} {} {} ({}) {:.2f}ms", ex.status, ex.head().method, ex.head().target, ex.remote_ip(), ms);
-    }
+    log_response(ex.status, {});
 }
 
 void connection::queue_error(int status, std::string_view reason, bool close, std::string_view allow,
@@ -310,8 +322,7 @@ void connection::queue_error(int status, std::string_view reason, bool close, st
     if (!allow.empty()) ex.set_header("Allow", allow);
     write_head(ex, framing::length, ex.body_out.size());
     if (p_.head().method != "HEAD" || !p_.head_complete()) append(ex.body_out);
-    if (app_.settings().access_log)
-        spdlog::info("{} {} {} ({}): {}", status, p_.head().method, p_.head().target, remote_ip(), reason);
+    log_response(status, reason);
 }
 
 task<result<void>> connection::flush(exchange& ex) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "engine/task.hpp"
@@ -27,32 +29,54 @@ namespace detail {
 
 using verb_call = std::function<task<void>(request_handler&, const std::vector<std::string>&)>;
 
-inline std::string arg(const std::vector<std::string>& a, std::size_t i) { return i < a.size() ? a[i] : std::string(); }
+// The i-th path argument. The vector is the request's own (it lives until
+// the request is finished), so a verb declared with `const std::string&`
+// or `std::string_view` parameters gets references into it that stay
+// valid across its co_awaits; a missing group is a static empty string.
+inline const std::string& arg(const std::vector<std::string>& a, std::size_t i) {
+    static const std::string none;
+    return i < a.size() ? a[i] : none;
+}
 
-// For each verb: a call when H declares it with 0 to 4 string parameters.
-#define SQUALL_VERB_CALL(name)                                                                         \
-    template <class H>                                                                                 \
-    verb_call call_##name() {                                                                          \
-        using S = std::string;                                                                         \
-        if constexpr (requires(H& h) { h.name(); }) {                                                  \
-            return [](request_handler& b, const std::vector<S>&) { return static_cast<H&>(b).name(); }; \
-        } else if constexpr (requires(H& h, S s) { h.name(s); }) {                                    \
-            return [](request_handler& b, const std::vector<S>& a) { return static_cast<H&>(b).name(arg(a, 0)); }; \
-        } else if constexpr (requires(H& h, S s) { h.name(s, s); }) {                                 \
-            return [](request_handler& b, const std::vector<S>& a) {                                   \
-                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1));                                  \
-            };                                                                                         \
-        } else if constexpr (requires(H& h, S s) { h.name(s, s, s); }) {                              \
-            return [](request_handler& b, const std::vector<S>& a) {                                   \
-                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1), arg(a, 2));                       \
-            };                                                                                         \
-        } else if constexpr (requires(H& h, S s) { h.name(s, s, s, s); }) {                           \
-            return [](request_handler& b, const std::vector<S>& a) {                                   \
-                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1), arg(a, 2), arg(a, 3));            \
-            };                                                                                         \
-        } else {                                                                                       \
-            return {};                                                                                 \
-        }                                                                                              \
+template <class>
+inline constexpr bool always_false = false;
+
+// For each verb: a call when H declares it with 0 to 4 parameters that
+// take a path argument (std::string, const std::string&, std::string_view).
+// A verb of another shape (an int or std::string& parameter, a result
+// other than task<void>) is a compile error naming it, never a silent 405.
+#define SQUALL_VERB_CALL(name)                                                                          \
+    template <class H>                                                                                  \
+    verb_call call_##name() {                                                                           \
+        using S = const std::string&;                                                                   \
+        if constexpr (requires(H& h) { h.name(); }) {                                                   \
+            static_assert(std::is_same_v<decltype(std::declval<H&>().name()), task<void>>,              \
+                          "squall: verb " #name "() must return task<void> (a coroutine)");             \
+            return [](request_handler& b, const std::vector<std::string>&) { return static_cast<H&>(b).name(); }; \
+        } else if constexpr (requires(H& h, S s) { h.name(s); }) {                                     \
+            static_assert(std::is_same_v<decltype(std::declval<H&>().name(arg({}, 0))), task<void>>,    \
+                          "squall: verb " #name "() must return task<void> (a coroutine)");             \
+            return [](request_handler& b, const std::vector<std::string>& a) { return static_cast<H&>(b).name(arg(a, 0)); }; \
+        } else if constexpr (requires(H& h, S s) { h.name(s, s); }) {                                  \
+            return [](request_handler& b, const std::vector<std::string>& a) {                          \
+                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1));                                   \
+            };                                                                                          \
+        } else if constexpr (requires(H& h, S s) { h.name(s, s, s); }) {                               \
+            return [](request_handler& b, const std::vector<std::string>& a) {                          \
+                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1), arg(a, 2));                        \
+            };                                                                                          \
+        } else if constexpr (requires(H& h, S s) { h.name(s, s, s, s); }) {                            \
+            return [](request_handler& b, const std::vector<std::string>& a) {                          \
+                return static_cast<H&>(b).name(arg(a, 0), arg(a, 1), arg(a, 2), arg(a, 3));             \
+            };                                                                                          \
+        } else if constexpr (requires { requires std::is_member_function_pointer_v<decltype(&H::name)>; }) { \
+            static_assert(always_false<H>,                                                              \
+                          "squall: verb " #name "() has parameters a route cannot pass: it takes 0 to 4 " \
+                          "std::string, const std::string& or std::string_view, one per capture group"); \
+            return {};                                                                                  \
+        } else {                                                                                        \
+            return {};                                                                                  \
+        }                                                                                               \
     }
 SQUALL_VERB_CALL(get)
 SQUALL_VERB_CALL(head)

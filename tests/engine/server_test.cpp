@@ -68,7 +68,7 @@ TEST(run_server, sigterm_stops_accepting_and_drains_open_connections) {
     std::uint16_t port = free_port();
     std::atomic<int> listening{0};
     std::atomic<bool> returned{false};
-    server_options so;
+    run_options so;
     so.threads = 2;
     so.drain_timeout = 30s;
     std::thread server([&] {
@@ -103,7 +103,7 @@ TEST(run_server, the_drain_deadline_closes_what_is_left) {
     block_signals({SIGINT, SIGTERM});
     std::uint16_t port = free_port();
     std::atomic<int> listening{0};
-    server_options so;
+    run_options so;
     so.drain_timeout = 50ms;
     std::thread server([&] { run_server(so, [port, &listening](cancel_token t) { return serve(port, &listening, t); }); });
     ASSERT_TRUE(wait_until(listening, 1));

@@ -21,6 +21,29 @@ TEST(http_bad_input, host_missing_twice_or_invalid_is_400) {
                         bad_request);
 }
 
+// The authority grammar (RFC 9112 3.2, RFC 3986 3.2): host [":" port].
+TEST(http_bad_input, host_outside_the_authority_grammar_is_400) {
+    std::vector<std::string> raws;
+    for (auto host : {"a:8x", "a:1:2", "[::1", "[::1]x", "[::1]:8x", "[zz]:80", "[]", "[::1]]", "a]", "a[", ":80",
+                      "a:123456", "a:65536", "a%zz", "a%4", "[v1]", "::1"})
+        raws.push_back("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n");
+    auto srv = start();
+    for (const auto& raw : raws) expect_rejected(*srv, raw, bad_request);
+}
+
+TEST(http_bad_input, valid_authorities_are_served) {
+    auto srv = start();
+    for (auto host : {"example.com", "example.com:8080", "a:", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080",
+                      "[fe80::1:2:3:4]", "[::ffff:1.2.3.4]:443", "[v7.a:b]", "xn--bcher-kva.example", "a%41b", "a_b~c",
+                      "a:65535", ""}) {
+        raw_client c(srv->port());
+        ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n"));
+        auto r = c.read_response();
+        ASSERT_TRUE(r) << host;
+        EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK") << host;
+    }
+}
+
 TEST(http_bad_input, content_length_with_transfer_encoding_is_400) {
     expect_all_rejected(
         {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",

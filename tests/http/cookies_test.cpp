@@ -200,3 +200,112 @@ TEST(cookies, our_signed_values_decode_in_tornado) {
     EXPECT_EQ(tornado_decode("interop", "session", changed, t0 + 60), "none");
     EXPECT_EQ(tornado_decode("interop", "session", s, t0 + 32 * day), "none");
 }
+
+namespace {
+
+// Tornado 6.2 run by Debian's python3 on `code` (environment SQ_*):
+// what it printed, or "skip" when tornado does not import.
+std::string tornado_run(const std::string& code) {
+    ::setenv("SQ_CODE", code.c_str(), 1);
+    const char* cmd =
+        "/usr/bin/python3 -c '\n"
+        "import os, sys\n"
+        "try:\n"
+        "    import tornado.web\n"
+        "except ImportError:\n"
+        "    sys.stdout.write(\"skip\"); sys.exit(0)\n"
+        "exec(os.environ[\"SQ_CODE\"])\n"
+        "' 2>&1";
+    FILE* f = ::popen(cmd, "r");
+    if (!f) return "popen failed";
+    std::string out;
+    std::array<char, 256> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) out.append(buf.data(), n);
+    ::pclose(f);
+    return out;
+}
+
+const cookie_keys rotation{{1, "old secret"}, {2, "new secret"}};
+
+}  // namespace
+
+TEST(cookies, key_rotation_signs_with_the_version_and_checks_with_its_key) {
+    std::string s = create_signed_value(rotation.at(2), "sid", "v", t0, 2);
+    EXPECT_TRUE(s.starts_with("2|1:2|10:1700000000|3:sid|")) << s;
+    EXPECT_EQ(signature_key_version(s), 2);
+    EXPECT_EQ(decode_signed_value(rotation, "sid", s, t0), "v");
+    // A value signed with the older key stays valid while the key is kept.
+    std::string old = create_signed_value(rotation.at(1), "sid", "w", t0, 1);
+    EXPECT_EQ(decode_signed_value(rotation, "sid", old, t0), "w");
+    EXPECT_FALSE(decode_signed_value(cookie_keys{{2, "new secret"}}, "sid", old, t0));
+    // The version field is signed: relabelling a value fails.
+    std::string relabelled = old;
+    relabelled[4] = '2';
+    EXPECT_FALSE(decode_signed_value(rotation, "sid", relabelled, t0));
+    EXPECT_FALSE(signature_key_version("2|x"));
+}
+
+TEST(cookies, key_rotation_interoperates_with_tornado) {
+    std::string tornado_made = tornado_run(
+        "s = {1: \"old secret\", 2: \"new secret\"}\n"
+        "sys.stdout.write(tornado.web.create_signed_value(s, \"sid\", \"from tornado\", key_version=1,\n"
+        "                 clock=lambda: 1700000000).decode())\n");
+    if (tornado_made == "skip") GTEST_SKIP() << "python3-tornado is not installed";
+    EXPECT_TRUE(tornado_made.starts_with("2|1:1|")) << tornado_made;
+    EXPECT_EQ(decode_signed_value(rotation, "sid", tornado_made, t0 + 60), "from tornado");
+    std::string ours = create_signed_value(rotation.at(2), "sid", "from squall", t0, 2);
+    std::string back = tornado_run(
+        "s = {1: \"old secret\", 2: \"new secret\"}\n"
+        "v = tornado.web.decode_signed_value(s, \"sid\", \"" + ours + "\", clock=lambda: 1700000060)\n"
+        "sys.stdout.write(repr(v) + \" \" + repr(tornado.web.get_signature_key_version(\"" + ours + "\")))\n");
+    EXPECT_EQ(back, "b'from squall' 2");
+}
+
+TEST(cookies, set_cookie_field_in_tornado_spelling_and_order) {
+    using namespace std::chrono;
+    const system_clock::time_point now{seconds(t0)};  // Tue, 14 Nov 2023 22:13:20 GMT
+    EXPECT_EQ(set_cookie_field("a", "1", {}, now), "a=1; Path=/");
+    cookie_options all;
+    all.domain = "example.com";
+    all.path = "/app";
+    all.expires_days = 30;
+    all.max_age = 60;
+    all.secure = true;
+    all.httponly = true;
+    all.samesite = "Lax";
+    EXPECT_EQ(set_cookie_field("sid", "x", all, now),
+              "sid=x; Domain=example.com; expires=Thu, 14 Dec 2023 22:13:20 GMT; HttpOnly; Max-Age=60; "
+              "Path=/app; SameSite=Lax; Secure");
+    cookie_options explicit_time;
+    explicit_time.path = "";
+    explicit_time.expires = now;
+    explicit_time.expires_days = 1;  // ignored: expires wins, as in Tornado
+    EXPECT_EQ(set_cookie_field("a", "", explicit_time, now), "a=; expires=Tue, 14 Nov 2023 22:13:20 GMT");
+}
+
+TEST(cookies, set_cookie_field_refuses_what_could_inject) {
+    using namespace std::chrono;
+    const system_clock::time_point now{seconds(t0)};
+    for (const std::string& bad : std::vector<std::string>{"a b", "a;b", "a\r\nX: y", std::string("a\0b", 3), "a,b", "a\"b", "a\\b", "\x7f"})
+        EXPECT_THROW(set_cookie_field("n", bad, {}, now), std::invalid_argument) << bad;
+    for (std::string bad : {"", "a=b", "a b", "a;b", "a\n"})
+        EXPECT_THROW(set_cookie_field(bad, "v", {}, now), std::invalid_argument) << bad;
+    cookie_options o;
+    o.path = "/; Domain=evil";
+    EXPECT_THROW(set_cookie_field("n", "v", o, now), std::invalid_argument);
+    o = {};
+    o.domain = "a\r\nb";
+    EXPECT_THROW(set_cookie_field("n", "v", o, now), std::invalid_argument);
+    o = {};
+    o.samesite = "lax; Secure";
+    EXPECT_THROW(set_cookie_field("n", "v", o, now), std::invalid_argument);
+    o.samesite = "Sometimes";
+    EXPECT_THROW(set_cookie_field("n", "v", o, now), std::invalid_argument);
+}
+
+TEST(cookies, cookie_key_is_name_domain_and_path) {
+    EXPECT_EQ(cookie_key("a=1; Path=/"), (cookie_id{"a", "", "/"}));
+    EXPECT_EQ(cookie_key("a=1; domain=Example.COM; path=/x; HttpOnly"), (cookie_id{"a", "example.com", "/x"}));
+    EXPECT_EQ(cookie_key("a=1"), (cookie_id{"a", "", ""}));
+    EXPECT_FALSE(cookie_key("a=1; Path=/") == cookie_key("a=2; Path=/x"));
+}

@@ -142,3 +142,20 @@ TEST(form, multipart_errors) {
     EXPECT_TRUE(bad(part("form-data; name=a", "1", "No colon here\r\n") + "--b--"));
     EXPECT_TRUE(bad("--b\r\nContent-Disposition: form-data; name=a\r\n--b--"));  // no blank line
 }
+
+// Tornado's get_argument: control characters become spaces, then
+// str.strip() whitespace goes from both ends (strip=True).
+TEST(clean_argument, control_characters_and_whitespace_as_tornado) {
+    EXPECT_EQ(clean_argument("  hello \t\r\n", true), "hello");
+    EXPECT_EQ(clean_argument("  hello \t", false), "  hello \t");
+    EXPECT_EQ(clean_argument(std::string("a\0b\x01\x08", 5), false), "a b  ");
+    EXPECT_EQ(clean_argument("a\tb\nc\x0b\x0c\x0d", false), "a\tb\nc\x0b\x0c\x0d");  // kept inside
+    EXPECT_EQ(clean_argument("a\x0e\x1f\x7f", false), "a  \x7f");
+    EXPECT_EQ(clean_argument("\x1c\x1d x \x1e\x1f", true), "x");
+    // Unicode whitespace as Python's str.strip(): NBSP, U+2003, U+3000, U+0085.
+    EXPECT_EQ(clean_argument("\xc2\xa0\xe2\x80\x83x y\xe3\x80\x80\xc2\x85", true), "x y");
+    EXPECT_EQ(clean_argument("\xc3\xa9t\xc3\xa9", true), "\xc3\xa9t\xc3\xa9");  // letters stay
+    EXPECT_EQ(clean_argument("\xe2\x80\x8b", true), "\xe2\x80\x8b");  // U+200B is no space to Python
+    EXPECT_EQ(clean_argument("", true), "");
+    EXPECT_EQ(clean_argument(" \t ", true), "");
+}
