@@ -192,7 +192,7 @@ task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, co
     auto sent = co_await send_request(c->s.get(), plan, req);
     if (!sent) co_return client_error(sent.error());
     response_parser& p = c->parser;
-    p.start(req->method == "HEAD");
+    p.start(req->method == "HEAD", std::max<std::size_t>(req->max_header_size, 64));
     reader r;
     bool eof = false, leftover = false;
     for (;;) {

@@ -104,7 +104,8 @@ response_parser::response_parser(const response_limits& limits)
 
 response_parser::~response_parser() = default;
 
-void response_parser::start(bool head_request) noexcept {
+void response_parser::start(bool head_request, std::size_t max_head) noexcept {
+    if (max_head) limits_.max_head = max_head;
     llhttp_init(&ll_->p, HTTP_RESPONSE, &callbacks::settings());
     ll_->p.data = this;
     ll_->interim = 0;

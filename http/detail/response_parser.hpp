@@ -52,8 +52,9 @@ public:
     response_parser& operator=(const response_parser&) = delete;
 
     // Before each response: whether it answers a HEAD request (no body,
-    // whatever its framing fields say).
-    void start(bool head_request) noexcept;
+    // whatever its framing fields say), and the head's size limit for it
+    // (zero: the limits' own).
+    void start(bool head_request, std::size_t max_head = 0) noexcept;
     response_step feed(std::string_view data);
     // The peer closed the stream.
     response_step finish();
