@@ -71,7 +71,10 @@ task<int> run(options o) {
         http::request req = make_request(o, url);
         auto r = co_await c.fetch(std::move(req));
         if (!r) {
-            std::fprintf(stderr, "fetch: %s: %s\n", url.c_str(), r.error().message().c_str());
+            const std::error_code ec = r.error();
+            std::string why = make_error_code(http::error_kind(ec)).message();
+            if (ec.category() != http::client_category()) why += ": " + ec.message();
+            std::fprintf(stderr, "fetch: %s: %s\n", url.c_str(), why.c_str());
             co_return 1;
         }
         if (o.include) print_head(*r);

@@ -147,11 +147,17 @@ std::optional<std::string_view> find_field(const field_list& fields, std::string
     return std::nullopt;
 }
 
+client_errc error_kind(std::error_code ec) noexcept {
+    if (ec.category() == client_category()) return static_cast<client_errc>(ec.value());
+    if (ec.category() == tls_category()) return client_errc::tls;
+    return static_cast<client_errc>(detail::client_error(ec).value());
+}
+
 namespace detail {
 
 std::error_code client_error(std::error_code ec) noexcept {
     if (ec.category() == client_category()) return ec;
-    if (ec.category() == tls_category()) return client_errc::tls;
+    if (ec.category() == tls_category()) return ec;  // its message names the reason
     if (ec == errc::canceled) return client_errc::canceled;
     if (ec == errc::timed_out) return client_errc::timeout;
     if (ec.category() == std::system_category()) {

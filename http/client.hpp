@@ -3,7 +3,7 @@
 //
 // `auto r = co_await c.fetch(req);` yields result<response>: a complete,
 // valid response of any status, or an error in client_category() whose
-// kind (client_errc) says what failed: dns, connect, tls, timeout,
+// kind (client_errc, error_kind()) says what failed: dns, connect, tls, timeout,
 // protocol (the server broke HTTP/1.1 framing: shared/BAD_INPUT.md),
 // decoding, body_too_large, header_too_large, too_many_redirects,
 // insecure_redirect, bad_request, canceled. request_timeout bounds the
@@ -61,6 +61,10 @@ enum class client_errc {
 };
 const std::error_category& client_category() noexcept;
 std::error_code make_error_code(client_errc e) noexcept;
+// The kind of any error fetch() gives. A TLS failure keeps the TLS layer's
+// code (tls_category(), engine/tls.hpp), whose message names the reason
+// (expired, host mismatch, untrusted); its kind is client_errc::tls.
+client_errc error_kind(std::error_code ec) noexcept;
 
 using field_list = std::vector<std::pair<std::string, std::string>>;
 
