@@ -1,0 +1,64 @@
+// The squall side of bench/client_bench.py: `connections` tasks fetch
+// `url` over one http::client (max_clients = connections, keep-alive)
+// until `requests` responses came; prints "ok=N bytes=B". The driver
+// measures this process's CPU time.
+//
+//   squall_fetch_load URL CONNECTIONS REQUESTS
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "engine/loop.hpp"
+#include "engine/when.hpp"
+#include "http/client.hpp"
+
+using namespace squall;
+
+namespace {
+
+struct tally {
+    long remaining = 0, ok = 0, failed = 0;
+    unsigned long long bytes = 0;
+};
+
+task<void> worker(http::client* c, std::string url, tally* t) {
+    while (t->remaining > 0) {
+        --t->remaining;
+        http::request req;
+        req.url = url;
+        req.decompress_response = false;  // as curl, undici and Tornado are run
+        auto r = co_await c->fetch(std::move(req));
+        if (r && r->status == 200) {
+            ++t->ok;
+            t->bytes += r->body.size();
+        } else {
+            ++t->failed;
+        }
+    }
+}
+
+task<void> run(http::client* c, std::string url, int connections, tally* t) {
+    std::vector<task<void>> workers;
+    for (int i = 0; i < connections; ++i) workers.push_back(worker(c, url, t));
+    co_await when_all(std::move(workers));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: squall_fetch_load URL CONNECTIONS REQUESTS\n");
+        return 2;
+    }
+    const int connections = std::atoi(argv[2]);
+    tally t;
+    t.remaining = std::atol(argv[3]);
+    loop l;
+    http::client_options o;
+    o.max_clients = static_cast<std::size_t>(connections);
+    http::client c(o);
+    l.run_sync(run(&c, argv[1], connections, &t));
+    std::printf("ok=%ld failed=%ld bytes=%llu\n", t.ok, t.failed, t.bytes);
+    return t.failed ? 1 : 0;
+}
