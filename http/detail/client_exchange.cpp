@@ -137,6 +137,8 @@ result<void> on_head(const response_parser& p, const request& req, bool may_redi
     }
     if (req.header_callback) req.header_callback(*out);
     r->streaming = static_cast<bool>(req.streaming_callback);
+    // The body's size is known: one allocation, no copies as it grows.
+    if (!r->streaming && !r->decoding && p.content_length()) out->body.reserve(*p.content_length());
     return {};
 }
 
