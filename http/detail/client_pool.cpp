@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "engine/connect.hpp"
 #include "engine/crypto.hpp"
 #include "engine/op.hpp"
+#include "engine/resolver.hpp"
 #include "engine/socket.hpp"
 #include "engine/time.hpp"
 #include "http/url.hpp"
@@ -115,13 +117,11 @@ namespace {
 
 using namespace std::chrono;
 
-// A numeric host, or localhost; names wait for the resolver.
-result<address> resolve_host(const std::string& host, std::uint16_t port) {
-    try {
-        return address::ip(host == "localhost" ? "127.0.0.1" : host, port);
-    } catch (const std::invalid_argument&) {
-        return client_errc::dns;
-    }
+// The resolver's and the connect's errors as the client's kinds.
+std::error_code connect_error(std::error_code ec) noexcept {
+    if (ec.category() == dns_category()) return client_errc::dns;
+    if (ec == errc::timed_out) return client_errc::timeout;
+    return client_error(ec);
 }
 
 // CONNECT host:port through the proxy on the bare socket, before TLS: the
@@ -163,13 +163,18 @@ void set_no_delay(int fd) noexcept {
 task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
                                                            const request* req, fetch_timings* t) {
     const url_parts& peer = plan->proxy ? *plan->proxy : plan->target;
-    auto t0 = clock::now();
-    auto addr = resolve_host(peer.host, peer.port);
+    // The lookup and the connect share connect_timeout; Happy Eyeballs
+    // (RFC 8305) over the addresses found.
+    const auto t0 = clock::now();
+    const auto deadline = t0 + req->connect_timeout;
+    resolve_options ro;
+    ro.timeout = req->connect_timeout;
+    auto addrs = co_await resolve(peer.host, peer.port, ro);
     t->dns = duration_cast<nanoseconds>(clock::now() - t0);
-    if (!addr) co_return addr.error();
-    auto t1 = clock::now();
-    auto fd = co_await connect_to(*addr, req->connect_timeout);
-    if (!fd) co_return fd.error() == errc::timed_out ? make_error_code(client_errc::timeout) : client_error(fd.error());
+    if (!addrs) co_return connect_error(addrs.error());
+    const auto t1 = clock::now();
+    auto fd = co_await connect_any(interleave_families(std::move(*addrs)), deadline);
+    if (!fd) co_return connect_error(fd.error());
     set_no_delay(fd->get());
     if (plan->tunnel()) {
         auto tunnel = with_timeout(req->connect_timeout, open_tunnel(fd->get(), plan));

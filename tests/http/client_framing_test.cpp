@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "engine/loop.hpp"
+#include "engine/resolver.hpp"
 #include "http/client.hpp"
 #include "tests/http/scripted_server.hpp"
 #include "tests/support/gzip.hpp"
@@ -216,6 +220,47 @@ TEST(client_framing, unusable_requests_are_refused) {
     auto r = fetch_once(std::move(req));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), make_error_code(client_errc::bad_request));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(client_names, host_names_go_through_the_resolver) {
+    // The resolver's hosts-file seam (engine/resolver.hpp) names the
+    // scripted server; the Host field keeps the name.
+    scripted_server server([](scripted_conn& c, int) {
+        auto r = c.read_request();
+        if (!r.ok) return;
+        const bool named = r.head.find("Host: service.test:") != std::string::npos;
+        c.send(named ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nnamed" : "HTTP/1.1 400 No\r\nContent-Length: 0\r\n\r\n");
+        c.wait_close();
+    });
+    char path[] = "/tmp/squall-client-hosts-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string line = "127.0.0.1 service.test\n";
+    ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    ::close(fd);
+    loop l;
+    resolver_options ro;
+    ro.hosts_file = path;
+    ro.servers = "127.0.0.1:9";  // nothing answers there: only the file can
+    ro.try_timeout = std::chrono::milliseconds(200);
+    ro.tries = 1;
+    configure_resolver(ro);
+    http::client c;
+    http::request req;
+    req.url = "http://service.test:" + std::to_string(server.port()) + "/";
+    auto r = l.run_sync(c.fetch(std::move(req)));
+    http::request unknown;
+    unknown.url = "http://unknown.test:" + std::to_string(server.port()) + "/";
+    auto u = l.run_sync(c.fetch(std::move(unknown)));
+    ::unlink(path);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->body, "named");
+    ASSERT_FALSE(u);
+    EXPECT_EQ(http::error_kind(u.error()), client_errc::dns) << u.error().message();
 }
 
 }  // namespace
