@@ -54,6 +54,7 @@ void follow(request& req, int status, const detail::url_parts& from, const detai
     if (to_get) {
         req.method = "GET";
         req.body.clear();
+        req.body_producer = nullptr;
         std::erase_if(req.headers, [](const auto& f) {
             return iequals(f.first, "content-length") || iequals(f.first, "content-type") ||
                    iequals(f.first, "transfer-encoding");

@@ -127,7 +127,9 @@ result<void> on_head(const response_parser& p, const request& req, bool may_redi
     const bool keeps_body = out->status == 307 || out->status == 308;
     r->redirect = may_redirect && is_redirect(out->status) && out->header("location") &&
                   !(keeps_body && req.body_producer);
-    if (p.content_length() && *p.content_length() > req.max_body_size) return client_errc::body_too_large;
+    // A HEAD answer, a 204 or a 304 states a length it carries no body of.
+    const bool bodiless = req.method == "HEAD" || out->status == 204 || out->status == 304;
+    if (!bodiless && p.content_length() && *p.content_length() > req.max_body_size) return client_errc::body_too_large;
     if (r->redirect) return {};
     if (req.decompress_response) {
         if (auto ce = out->header("content-encoding")) {
@@ -138,7 +140,7 @@ result<void> on_head(const response_parser& p, const request& req, bool may_redi
     if (req.header_callback) req.header_callback(*out);
     r->streaming = static_cast<bool>(req.streaming_callback);
     // The body's size is known: one allocation, no copies as it grows.
-    if (!r->streaming && !r->decoding && p.content_length()) out->body.reserve(*p.content_length());
+    if (!bodiless && !r->streaming && !r->decoding && p.content_length()) out->body.reserve(*p.content_length());
     return {};
 }
 
@@ -183,6 +185,25 @@ std::string_view as_text(const buffer_lease& l) noexcept {
     return {reinterpret_cast<const char*>(l.bytes().data()), l.size()};
 }
 
+// Hands what the last feed parsed on: the head once, then body pieces
+// (to the streaming callback, whose task the next read waits for).
+task<result<void>> deliver(const response_parser* p, const request* req, bool may_redirect, response* out, reader* r) {
+    if (p->head_complete() && !r->head_seen) {
+        r->head_seen = true;
+        auto h = on_head(*p, *req, may_redirect, out, r);
+        if (!h) co_return h.error();
+    }
+    for (std::string_view piece : p->chunks()) {
+        auto v = on_body(piece, *req, out, r);
+        if (!v) co_return v.error();
+        if (!r->streaming || v->empty()) continue;
+        auto job = req->streaming_callback(*v);
+        auto ok = co_await std::move(job);
+        if (!ok) co_return client_errc::aborted;
+    }
+    co_return result<void>{};
+}
+
 }  // namespace
 
 bool is_redirect(int status) noexcept {
@@ -215,19 +236,8 @@ task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, co
             if (p.head_too_large()) co_return client_errc::header_too_large;
             co_return eof && !p.started() ? client_errc::closed : client_errc::protocol;
         }
-        if (p.head_complete() && !r.head_seen) {
-            r.head_seen = true;
-            auto h = on_head(p, *req, may_redirect, out, &r);
-            if (!h) co_return h.error();
-        }
-        for (std::string_view piece : p.chunks()) {
-            auto v = on_body(piece, *req, out, &r);
-            if (!v) co_return v.error();
-            if (!r.streaming || v->empty()) continue;
-            auto job = req->streaming_callback(*v);
-            auto ok = co_await std::move(job);
-            if (!ok) co_return client_errc::aborted;
-        }
+        auto d = co_await deliver(&p, req, may_redirect, out, &r);
+        if (!d) co_return d.error();
         if (p.message_complete()) {
             leftover = !eof && step.consumed < bytes.size();
             break;

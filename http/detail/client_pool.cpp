@@ -158,6 +158,16 @@ void set_no_delay(int fd) noexcept {
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// The TLS handshake (certificate, SNI, host name) of an https target.
+task<result<void>> secure(stream* s, const hop_plan* plan, fetch_timings* t) {
+    if (!plan->target.tls) co_return result<void>{};
+    const auto t2 = clock::now();
+    auto hs = co_await s->handshake(plan->target.host);
+    t->tls = duration_cast<nanoseconds>(clock::now() - t2);
+    if (!hs) co_return connect_error(hs.error());
+    co_return result<void>{};
+}
+
 }  // namespace
 
 task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
@@ -179,7 +189,7 @@ task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, co
     if (plan->tunnel()) {
         auto tunnel = with_timeout(req->connect_timeout, open_tunnel(fd->get(), plan));
         auto tr = co_await std::move(tunnel);
-        if (!tr) co_return tr.error() == errc::timed_out ? make_error_code(client_errc::timeout) : client_error(tr.error());
+        if (!tr) co_return connect_error(tr.error());
     }
     t->connect = duration_cast<nanoseconds>(clock::now() - t1);
     pool->count_open();
@@ -194,12 +204,8 @@ task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, co
     auto c = std::make_unique<client_conn>();
     c->key = plan->key;
     c->s = std::make_unique<stream>(std::move(*fd), so);
-    if (plan->target.tls) {
-        auto t2 = clock::now();
-        auto hs = co_await c->s->handshake(plan->target.host);
-        t->tls = duration_cast<nanoseconds>(clock::now() - t2);
-        if (!hs) co_return hs.error() == errc::timed_out ? make_error_code(client_errc::timeout) : client_error(hs.error());
-    }
+    auto hs = co_await secure(c->s.get(), plan, t);
+    if (!hs) co_return hs.error();
     co_return c;
 }
 
