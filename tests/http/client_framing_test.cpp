@@ -73,7 +73,7 @@ std::vector<hostile_case> hostile_cases() {
         {"bare_lf_field", ok + "Content-Length: 0\n\r\n", client_errc::protocol},
         {"bare_lf_end", ok + "Content-Length: 0\r\n\n", client_errc::protocol},
         {"bare_cr", ok + "X: a\rb\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
-        {"nul_in_value", ok + std::string("X: a\0b\r\nContent-Length: 0\r\n\r\n", 31), client_errc::protocol},
+        {"nul_in_value", ok + std::string("X: a") + '\0' + "b\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
         {"obs_fold", ok + "X: a\r\n b\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
         {"space_before_colon", ok + "X : a\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
         {"status_two_digits", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
