@@ -10,7 +10,8 @@ CMAKE_ARGS ?=
 DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
                 nlohmann-json3-dev libsqlite3-dev libc-ares-dev libdeflate-dev libkainjow-mustache-dev \
-                python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq
+                python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq \
+                tinyproxy nginx-light h2o
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8
@@ -58,7 +59,7 @@ run: build
 # installed here when missing (not part of `make deps`; node's ws comes
 # with `deps`). --rt runs servers and clients as SCHED_FIFO, as bench-http
 # does; BENCH_ARGS= for normal priority, or e.g. "--rt --duration 3 --runs 1".
-BENCH_PACKAGES := nginx-light h2o python3-tornado wrk
+BENCH_PACKAGES := nginx-light h2o python3-tornado wrk libcurl4-openssl-dev
 BENCH_ARGS     ?= --rt
 bench: build
 	@scripts/install-deps $(BENCH_PACKAGES)

@@ -1,0 +1,212 @@
+// The pool and opening connections. See client_pool.hpp.
+#include "http/detail/client_pool.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "engine/connect.hpp"
+#include "engine/crypto.hpp"
+#include "engine/op.hpp"
+#include "engine/resolver.hpp"
+#include "engine/socket.hpp"
+#include "engine/time.hpp"
+#include "http/url.hpp"
+
+namespace squall::http::detail {
+
+std::optional<hop_plan> make_plan(url_parts target, const std::string& proxy) {
+    hop_plan p;
+    p.key = target.origin();
+    if (!proxy.empty()) {
+        auto px = parse_url(proxy);
+        if (!px || px->tls) return std::nullopt;  // only http:// proxies
+        p.key += " via " + px->origin();
+        p.proxy = std::move(*px);
+    }
+    p.target = std::move(target);
+    return p;
+}
+
+client_pool::client_pool(client_options opts) : opts_(opts), slots_(std::max<std::size_t>(opts.max_clients, 1)) {}
+
+client_pool::~client_pool() { sweep_timer_.cancel(); }
+
+std::unique_ptr<client_conn> client_pool::take(const std::string& key) {
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto& list = it->second;
+    const auto now = clock::now();
+    while (!list.empty()) {
+        std::unique_ptr<client_conn> c = std::move(list.back());  // the most recent: least likely closed
+        list.pop_back();
+        // Bytes that arrived while idle are no answer to anything: the
+        // connection is out of step with the server and is closed.
+        if (c->idle_until > now && c->s->pending_chunks() == 0 && !c->s->closed()) return c;
+    }
+    return nullptr;
+}
+
+void client_pool::give(std::unique_ptr<client_conn> c, clock::duration keep) {
+    keep = std::min(keep, opts_.idle_timeout);
+    if (keep <= clock::duration::zero()) return;
+    auto& list = idle_[c->key];
+    if (list.size() >= opts_.max_idle_per_origin) return;
+    c->idle_until = clock::now() + keep;
+    list.push_back(std::move(c));
+    arm_sweep();
+}
+
+void client_pool::arm_sweep() {
+    if (sweep_armed_) return;
+    sweep_armed_ = true;
+    // Every second at most: an idle connection lives past its time by less
+    // than that, and its keep already leaves a second before the server's.
+    auto period = std::min<clock::duration>(opts_.idle_timeout, std::chrono::seconds(1));
+    sweep_timer_ = loop::current()->call_later(period, [this] {
+        sweep_armed_ = false;
+        sweep();
+    });
+}
+
+void client_pool::sweep() noexcept {
+    const auto now = clock::now();
+    bool left = false;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto& list = it->second;
+        std::erase_if(list, [now](const auto& c) { return c->idle_until <= now || c->s->pending_chunks() != 0; });
+        left = left || !list.empty();
+        it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+    if (left) arm_sweep();
+}
+
+void client_pool::close_idle() noexcept {
+    idle_.clear();
+    sweep_timer_.cancel();
+    sweep_armed_ = false;
+}
+
+std::size_t client_pool::idle() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [k, list] : idle_) n += list.size();
+    return n;
+}
+
+std::shared_ptr<tls_context> client_pool::tls_for(bool verify, const std::string& ca_file) {
+    auto& ctx = tls_[{verify, ca_file}];
+    if (!ctx) {
+        tls_client_options o;
+        o.verify = verify;
+        o.ca_file = ca_file;
+        o.alpn = {"http/1.1"};
+        ctx = tls_context::client(o);
+    }
+    return ctx;
+}
+
+std::string proxy_authorization(const url_parts& proxy) {
+    if (proxy.userinfo.empty()) return {};
+    return "Proxy-Authorization: Basic " + crypto::base64_encode(url_decode(proxy.userinfo)) + "\r\n";
+}
+
+namespace {
+
+using namespace std::chrono;
+
+// The resolver's and the connect's errors as the client's kinds.
+std::error_code connect_error(std::error_code ec) noexcept {
+    if (ec.category() == dns_category()) return client_errc::dns;
+    if (ec == errc::timed_out) return client_errc::timeout;
+    return client_error(ec);
+}
+
+// CONNECT host:port through the proxy on the bare socket, before TLS: the
+// proxy's answer is read up to its empty line; a proxy sends nothing more
+// until the client's TLS hello, so anything more is refused.
+task<result<void>> open_tunnel(int fd, const hop_plan* plan) {
+    const std::string& host = plan->target.host;
+    const std::string authority =
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(plan->target.port);
+    std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" +
+                      proxy_authorization(*plan->proxy) + "\r\n";
+    auto sent = co_await squall::send(fd, std::as_bytes(std::span(req)));
+    if (!sent) co_return sent.error();
+    if (static_cast<std::size_t>(*sent) != req.size()) co_return client_errc::proxy;
+    response_parser p;
+    p.start(true);  // a 2xx to CONNECT has no body
+    std::array<std::byte, 4096> buf;
+    for (;;) {
+        auto got = co_await squall::recv(fd, buf);
+        if (!got) co_return got.error();
+        if (*got == 0) co_return client_errc::proxy;
+        std::string_view bytes(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(*got));
+        auto step = p.feed(bytes);
+        if (!step.ok) co_return client_errc::proxy;
+        if (p.message_complete()) {
+            if (step.consumed != bytes.size() || p.status() / 100 != 2) co_return client_errc::proxy;
+            co_return result<void>{};
+        }
+    }
+}
+
+void set_no_delay(int fd) noexcept {
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// The TLS handshake (certificate, SNI, host name) of an https target.
+task<result<void>> secure(stream* s, const hop_plan* plan, fetch_timings* t) {
+    if (!plan->target.tls) co_return result<void>{};
+    const auto t2 = clock::now();
+    auto hs = co_await s->handshake(plan->target.host);
+    t->tls = duration_cast<nanoseconds>(clock::now() - t2);
+    if (!hs) co_return connect_error(hs.error());
+    co_return result<void>{};
+}
+
+}  // namespace
+
+task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
+                                                           const request* req, fetch_timings* t) {
+    const url_parts& peer = plan->proxy ? *plan->proxy : plan->target;
+    // The lookup and the connect share connect_timeout; Happy Eyeballs
+    // (RFC 8305) over the addresses found.
+    const auto t0 = clock::now();
+    const auto deadline = t0 + req->connect_timeout;
+    resolve_options ro;
+    ro.timeout = req->connect_timeout;
+    auto addrs = co_await resolve(peer.host, peer.port, ro);
+    t->dns = duration_cast<nanoseconds>(clock::now() - t0);
+    if (!addrs) co_return connect_error(addrs.error());
+    const auto t1 = clock::now();
+    auto fd = co_await connect_any(interleave_families(std::move(*addrs)), deadline);
+    if (!fd) co_return connect_error(fd.error());
+    set_no_delay(fd->get());
+    if (plan->tunnel()) {
+        auto tunnel = with_timeout(req->connect_timeout, open_tunnel(fd->get(), plan));
+        auto tr = co_await std::move(tunnel);
+        if (!tr) co_return connect_error(tr.error());
+    }
+    t->connect = duration_cast<nanoseconds>(clock::now() - t1);
+    pool->count_open();
+    stream_options so;
+    if (plan->target.tls) {
+        try {
+            so.tls = pool->tls_for(req->validate_cert, req->ca_file);
+        } catch (const std::exception&) {
+            co_return client_errc::tls;
+        }
+    }
+    auto c = std::make_unique<client_conn>();
+    c->key = plan->key;
+    c->s = std::make_unique<stream>(std::move(*fd), so);
+    auto hs = co_await secure(c->s.get(), plan, t);
+    if (!hs) co_return hs.error();
+    co_return c;
+}
+
+}  // namespace squall::http::detail
