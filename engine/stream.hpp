@@ -22,6 +22,14 @@
 // which the next write never waits for. Writes are serialised in call
 // order. Reads and writes each take a deadline (errc::timed_out) and honour
 // the task's cancel token (errc::canceled); end of stream is errc::eof.
+// A write that fails once it has its turn (an error, its deadline, a
+// cancel) may have sent part of its bytes, so it poisons the stream: the
+// writes waiting their turn and every later one fail at once with that
+// first error (write_error()), none of their bytes is sent, and each
+// returns (freeing what it owns) without waiting. The stream is then good
+// only for close(), which also wakes a send blocked on a peer that does
+// not read (the socket is shut down first) and poisons writes with
+// errc::closed.
 //
 // TLS: with stream_options::tls set (engine/tls.hpp) the same stream
 // speaks TLS. The ring carries ciphertext as above; wolfSSL decrypts it
@@ -134,6 +142,8 @@ public:
     std::optional<address> peer() const override;
 
     int fd() const noexcept { return fd_.get(); }
+    // The error that poisoned writes (see above); empty while they work.
+    std::error_code write_error() const noexcept { return write_error_; }
     const stream_options& options() const noexcept { return opts_; }
     // Receive state, for tests and metrics.
     std::size_t pending_chunks() const noexcept { return pending_.size(); }
@@ -184,6 +194,7 @@ private:
     std::optional<clock::time_point> read_deadline() const noexcept;
     clock::time_point write_deadline() const noexcept;
     void end_write_turn() noexcept;
+    std::error_code poison_writes(std::error_code ec) noexcept;
     bool zero_copy_pays() noexcept;
     task<result<void>> send_all(std::span<const std::byte> bytes, clock::time_point deadline);
     task<result<void>> send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
@@ -208,6 +219,7 @@ private:
 
     detail::waiter_list writers_;
     bool writing_ = false;
+    std::error_code write_error_;  // the first failed write's error: later ones fail at once
 
     std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
     signed char zc_peer_ = -1;  // zero copy worth it for this peer: 1, 0, or not looked up yet

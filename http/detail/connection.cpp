@@ -318,7 +318,13 @@ task<result<void>> connection::flush_output() {
     spare_.clear();
     parts_.clear();
     last_small_ = false;
-    if (!w) close_ = broken_ = true;
+    if (!w) {
+        // Part of a response may be out: nothing may follow it, and a
+        // handler that goes on (a long poll) must not keep the socket and
+        // its buffers for a client that is gone. Later flushes fail.
+        close_ = broken_ = true;
+        s_.close();
+    }
     co_return w;
 }
 
