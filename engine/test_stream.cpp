@@ -64,9 +64,10 @@ private:
 
 test_stream::~test_stream() { unlink_peer(); }
 
-std::pair<std::unique_ptr<test_stream>, std::unique_ptr<test_stream>> test_stream::pair(fail_count* fc) {
+std::pair<std::unique_ptr<test_stream>, std::unique_ptr<test_stream>> test_stream::pair(fail_count* fc,
+                                                                                     fail_count* peer_fc) {
     auto a = std::make_unique<test_stream>(fc);
-    auto b = std::make_unique<test_stream>(fc);
+    auto b = std::make_unique<test_stream>(peer_fc);
     a->peer_ = b.get();
     b->peer_ = a.get();
     return {std::move(a), std::move(b)};
@@ -163,6 +164,13 @@ struct turn_guard {
 // The bytes go out in sends of up to write_size, each one operation.
 // Called with the turn held.
 task<result<void>> test_stream::send(std::span<const std::byte> bytes, clock::time_point deadline) {
+    if (write_error_) co_return write_error_;
+    result<void> r = co_await send_some(bytes, deadline);
+    if (!r && !write_error_) write_error_ = r.error();  // part may be out: nothing may follow
+    co_return r;
+}
+
+task<result<void>> test_stream::send_some(std::span<const std::byte> bytes, clock::time_point deadline) {
     while (!bytes.empty()) {
         if (closed_) co_return errc::closed;
         if (out_shut_ || broken_) co_return std::make_error_code(std::errc::broken_pipe);
@@ -219,6 +227,7 @@ task<result<void>> test_stream::shutdown_write() {
     result<void> t = co_await turn(this);
     if (!t) co_return t;
     turn_guard g{[](test_stream* s) noexcept { s->end_turn(); }, this};
+    if (write_error_) co_return write_error_;
     co_await through_the_loop{};
     if (closed_) co_return errc::closed;
     if (fc_ && fc_->fail()) co_return fc_->error();

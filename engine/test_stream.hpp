@@ -17,7 +17,8 @@
 // pattern: run the exchange with n = 0, 1, 2, ... until it succeeds without
 // reaching n; each run must end cleanly (no leak, no hang, the right
 // error). A read that comes to the failing index fails at once, data or
-// not; the failure is one operation's, the stream goes on.
+// not, and reading may go on; a failed (or timed out) send poisons the
+// writes after it, as on a socket stream, since part of it may be out.
 //
 // Every write suspends once through the loop's ready queue before it
 // completes, as a kernel send does. Ownership: fail_count is borrowed and
@@ -61,8 +62,10 @@ class test_stream final : public byte_stream {
 public:
     explicit test_stream(fail_count* fc = nullptr) noexcept : fc_(fc) {}
     ~test_stream() override;
-    // Two connected streams: what one writes, the other reads.
-    static std::pair<std::unique_ptr<test_stream>, std::unique_ptr<test_stream>> pair(fail_count* fc = nullptr);
+    // Two connected streams: what one writes, the other reads. Each counts
+    // its operations on its own fail_count (the same one, or none).
+    static std::pair<std::unique_ptr<test_stream>, std::unique_ptr<test_stream>> pair(fail_count* fc = nullptr,
+                                                                                      fail_count* peer_fc = nullptr);
 
     // --- the script ---------------------------------------------------
     void append(std::string_view bytes);  // one more chunk to read
@@ -106,6 +109,7 @@ private:
     void on_read_by_peer() noexcept { room_waiters_.wake_all(); }
     void end_turn() noexcept;
     task<result<void>> send(std::span<const std::byte> bytes, clock::time_point deadline);
+    task<result<void>> send_some(std::span<const std::byte> bytes, clock::time_point deadline);
     clock::time_point write_deadline() const noexcept;
     void unlink_peer() noexcept;
 
@@ -122,6 +126,7 @@ private:
     bool out_shut_ = false;
     bool closed_ = false;
     bool broken_ = false;  // the peer is gone
+    std::error_code write_error_;  // a failed send poisons the writes after it
     std::size_t write_size_ = std::numeric_limits<std::size_t>::max();
     std::size_t write_limit_ = std::numeric_limits<std::size_t>::max();
     bool writing_ = false;

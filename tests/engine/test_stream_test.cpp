@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/loop.hpp"
+#include "engine/time.hpp"
 #include "engine/when.hpp"
 
 using namespace squall;
@@ -31,8 +32,14 @@ task<result<void>> write_text(byte_stream* s, std::string text) {
     co_return r;
 }
 
-task<std::string> take_output(test_stream* s) {
-    std::string got = s->take_output();
+// Takes the output as it comes until n bytes came.
+task<std::string> drain(test_stream* s, std::size_t n) {
+    std::string got;
+    while (got.size() < n) {
+        got += s->take_output();
+        auto slept = co_await sleep(1ms);
+        (void)slept;
+    }
     co_return got;
 }
 
@@ -124,22 +131,24 @@ TEST(test_stream, a_full_peer_blocks_writes_until_read_or_timeout) {
     s.write_timeout(30ms);
     auto w = l.run_sync(write_text(&s, "abcdefgh"));
     EXPECT_EQ(w.error(), errc::timed_out);
-    EXPECT_EQ(s.output(), "abcd");  // a partial write
+    EXPECT_EQ(s.output(), "abcd");  // a partial write, which poisons the next
+    EXPECT_EQ(l.run_sync(write_text(&s, "x")).error(), errc::timed_out);
     // Reading makes room: a blocked write goes on.
-    s.write_timeout(clock::duration::zero());
+    test_stream t;
+    t.write_limit(4);
     auto later = l.run_sync([](test_stream* st) -> task<std::string> {
-        auto writing = write_text(st, "ijkl");
-        auto reading = take_output(st);
-        auto [w2, taken] = co_await when_all(std::move(writing), std::move(reading));
-        co_return taken + (w2 ? "+ok" : "+failed");
-    }(&s));
-    EXPECT_EQ(later, "abcd+ok");
-    EXPECT_EQ(s.output(), "ijkl");
+        auto writing = write_text(st, "abcdefghij");
+        auto reading = drain(st, 10);
+        auto [w, taken] = co_await when_all(std::move(writing), std::move(reading));
+        co_return taken + (w ? "+ok" : "+failed");
+    }(&t));
+    EXPECT_EQ(later, "abcdefghij+ok");
 }
 
 TEST(test_stream, the_nth_operation_fails_with_the_chosen_error) {
     loop l;
-    // Operations: read 0, read 1, send 2, send 3 (write_size 2), shutdown 4.
+    // Operations: read 0, read 1, send 2, send 3 (write_size 2), shutdown 4;
+    // a failed send poisons the shutdown after it.
     for (std::size_t n = 0; n < 6; ++n) {
         fail_count fc(n, make_error_code(std::errc::connection_reset));
         test_stream s(&fc);
@@ -158,7 +167,7 @@ TEST(test_stream, the_nth_operation_fails_with_the_chosen_error) {
             out += sh ? "s" : "S";
             co_return out;
         }(&s));
-        const char* expect[] = {"Rrws", "rRws", "rrWs", "rrWs", "rrwS", "rrws"};
+        const char* expect[] = {"Rrws", "rRws", "rrWS", "rrWS", "rrwS", "rrws"};
         EXPECT_EQ(trace, expect[n]) << "n = " << n;
         EXPECT_EQ(fc.reached(), n < 5);
         if (n == 3) {
