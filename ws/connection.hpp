@@ -21,10 +21,11 @@
 // close() sends a close frame; the reader then waits close_timeout for
 // the peer's answer.
 //
-// Ownership: `s` is borrowed (the server's connection owns it) or owned
-// (client). The object lives in a shared_ptr so that a task writing to it
-// from elsewhere (a chat's broadcast) can outlive the session: after
-// finish() every call fails with errc::closed without touching the stream.
+// Ownership: the connection owns its stream (the server's comes from
+// request_handler::detach(), the client's from websocket_connect). The
+// object lives in a shared_ptr so that a task writing to it from elsewhere
+// (a chat's broadcast) can outlive the session: finish() closes the
+// stream, and every later call fails with errc::closed without touching it.
 // Loop thread only. Tests: tests/ws/connection_test.cpp.
 #pragma once
 
@@ -41,7 +42,7 @@
 #include "engine/buffer_ring.hpp"
 #include "engine/cancel.hpp"
 #include "engine/result.hpp"
-#include "engine/stream.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/sync.hpp"
 #include "engine/task.hpp"
 #include "engine/time.hpp"
@@ -77,9 +78,7 @@ struct message {
 
 class connection {
 public:
-    connection(stream* s, std::string buffered, role r, const connection_options& opts,
-               std::optional<deflate_params> deflate, std::string subprotocol = {});
-    connection(std::unique_ptr<stream> owned, std::string buffered, role r, const connection_options& opts,
+    connection(std::unique_ptr<byte_stream> s, std::string buffered, role r, const connection_options& opts,
                std::optional<deflate_params> deflate, std::string subprotocol = {});
     ~connection();
     connection(const connection&) = delete;
@@ -92,7 +91,7 @@ public:
     // Sends a close frame (once); code 1005 sends an empty one.
     task<result<void>> close(std::uint16_t code = close_code::normal, std::string reason = {});
     // Ends the session: later calls fail, writes still in flight are
-    // cancelled and awaited. The stream stays open (its owner closes it).
+    // cancelled and awaited, and the stream is closed.
     task<void> finish();
 
     bool closed() const noexcept { return closed_; }
@@ -118,8 +117,7 @@ private:
     std::string take_buffer();
     void give_buffer(std::string b);
 
-    stream* s_;
-    std::unique_ptr<stream> owned_;
+    std::unique_ptr<byte_stream> s_;
     role role_;
     connection_options opts_;
     std::string subprotocol_;
