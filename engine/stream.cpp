@@ -38,6 +38,13 @@ stream::stream(unique_fd fd, stream_options opts)
 
 stream::~stream() { close(); }
 
+std::optional<address> stream::peer() const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (!fd_ || ::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+    return address::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
 namespace {
 // Whether an SQE not yet consumed by the kernel names `fd`. SQEs reach the
 // kernel only when the loop submits (or a full queue forces it), and the
@@ -217,16 +224,11 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         loop_->cancel_op(recv_ud_);
     }
     if (tls_) tls_pump();
-    else if (readable(true)) readers_.wake_one();
+    else if (chunk_ready()) readers_.wake_one();
 }
 
-result<buffer_lease> stream::take_chunk(bool raw) {
-    if (tls_) return tls_take_chunk(raw);
-    if (!raw && has_spill()) {
-        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
-        spill_pos_ = spill_.size();
-        return buffer_lease(rest);
-    }
+result<buffer_lease> stream::take_chunk() {
+    if (tls_) return tls_take_chunk();
     if (!pending_.empty()) {
         chunk c = pending_.front();
         pending_.pop_front();
@@ -238,39 +240,6 @@ result<buffer_lease> stream::take_chunk(bool raw) {
     if (!fd_) return errc::closed;
     if (eof_) return errc::eof;
     return errc::closed;
-}
-
-task<result<std::string_view>> stream::read_until(std::string delim, std::size_t max) {
-    spill_.erase(0, spill_pos_);
-    spill_pos_ = 0;
-    std::size_t scanned = 0;
-    for (;;) {
-        std::size_t pos = delim.empty() ? std::string::npos : spill_.find(delim, scanned);
-        if (pos != std::string::npos) {
-            if (pos + delim.size() > max) co_return errc::too_long;
-            spill_pos_ = pos + delim.size();
-            co_return std::string_view(spill_).substr(0, spill_pos_);
-        }
-        if (spill_.size() >= max) co_return errc::too_long;
-        scanned = spill_.size() >= delim.size() ? spill_.size() - delim.size() + 1 : 0;
-        auto got = co_await read_awaitable(this, true);
-        if (!got) co_return got.error();
-        auto bytes = got->bytes();
-        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    }
-}
-
-task<result<std::span<const std::byte>>> stream::read_exactly(std::size_t n) {
-    spill_.erase(0, spill_pos_);
-    spill_pos_ = 0;
-    while (spill_.size() < n) {
-        auto got = co_await read_awaitable(this, true);
-        if (!got) co_return got.error();
-        auto bytes = got->bytes();
-        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    }
-    spill_pos_ = n;
-    co_return std::as_bytes(std::span(spill_)).first(n);
 }
 
 }  // namespace squall
@@ -466,9 +435,9 @@ task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared
 // fed to the session (tls_pump), and readers take plaintext from it.
 namespace squall {
 
-bool stream::tls_readable(bool raw) const noexcept {
+bool stream::tls_readable() const noexcept {
     const auto& t = *tls_;
-    return t.has_plain() || (!raw && has_spill()) || t.failed() ||
+    return t.has_plain() || t.failed() ||
            t.status() == detail::tls_session::state::peer_closed || (pending_.empty() && (eof_ || recv_error_)) ||
            !fd_ || t.status() == detail::tls_session::state::idle;  // a client before handshake(): an error
 }
@@ -537,15 +506,10 @@ void stream::tls_pump() noexcept {
     if (!was_established && t.established()) hs_timer_.cancel();
     if (t.failed() || (!was_established && t.established()) || (pending_.empty() && (eof_ || recv_error_)))
         handshakers_.wake_all();
-    if (tls_readable(true)) readers_.wake_one();
+    if (tls_readable()) readers_.wake_one();
 }
 
-result<buffer_lease> stream::tls_take_chunk(bool raw) {
-    if (!raw && has_spill()) {
-        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
-        spill_pos_ = spill_.size();
-        return buffer_lease(rest);
-    }
+result<buffer_lease> stream::tls_take_chunk() {
     auto& t = *tls_;
     if (t.has_plain()) {
         buffer_lease l = t.take_plain();

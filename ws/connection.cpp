@@ -40,7 +40,7 @@ writer_options writer_options_for(role r, const connection_options& o) {
 }
 
 // One read, as a task so that it can run under a cancel source of its own.
-task<result<buffer_lease>> read_once(stream* s, std::optional<clock::time_point> deadline) {
+task<result<buffer_lease>> read_once(byte_stream* s, std::optional<clock::time_point> deadline) {
     if (deadline) {
         auto r = co_await s->read_some(*deadline);
         co_return r;
@@ -56,9 +56,9 @@ const std::error_category& ws_category() noexcept {
     return c;
 }
 
-connection::connection(stream* s, std::string buffered, role r, const connection_options& opts,
+connection::connection(std::unique_ptr<byte_stream> s, std::string buffered, role r, const connection_options& opts,
                        std::optional<deflate_params> deflate, std::string subprotocol)
-    : s_(s),
+    : s_(std::move(s)),
       role_(r),
       opts_(opts),
       subprotocol_(std::move(subprotocol)),
@@ -85,12 +85,6 @@ connection::connection(stream* s, std::string buffered, role r, const connection
     writes_idle_.set();
 }
 
-connection::connection(std::unique_ptr<stream> owned, std::string buffered, role r, const connection_options& opts,
-                       std::optional<deflate_params> deflate, std::string subprotocol)
-    : connection(owned.get(), std::move(buffered), r, opts, deflate, std::move(subprotocol)) {
-    owned_ = std::move(owned);
-}
-
 connection::~connection() = default;
 
 std::optional<clock::time_point> connection::next_deadline() const noexcept {
@@ -110,7 +104,7 @@ task<result<buffer_lease>> connection::read_chunk() {
     }
     reading_ = &*read_src_;
     auto deadline = next_deadline();
-    auto t = read_once(s_, deadline);
+    auto t = read_once(s_.get(), deadline);
     t.set_cancel_token(read_src_->token());
     result<buffer_lease> r = co_await std::move(t);
     reading_ = nullptr;

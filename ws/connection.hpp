@@ -28,10 +28,11 @@
 // close() sends a close frame; the reader then waits close_timeout for
 // the peer's answer. abort() closes the TCP connection at once.
 //
-// Ownership: `s` is borrowed (the server's connection owns it) or owned
-// (client). The object lives in a shared_ptr so that a task writing to it
-// from elsewhere (a chat's broadcast) can outlive the session: after
-// finish() every call fails with errc::closed without touching the stream.
+// Ownership: the connection owns its stream (the server's comes from
+// request_handler::detach(), the client's from websocket_connect). The
+// object lives in a shared_ptr so that a task writing to it from elsewhere
+// (a chat's broadcast) can outlive the session: finish() closes the
+// stream, and every later call fails with errc::closed without touching it.
 // Loop thread only. Tests: tests/ws/connection_test.cpp.
 #pragma once
 
@@ -48,7 +49,7 @@
 #include "engine/buffer_ring.hpp"
 #include "engine/cancel.hpp"
 #include "engine/result.hpp"
-#include "engine/stream.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/sync.hpp"
 #include "engine/task.hpp"
 #include "engine/time.hpp"
@@ -99,9 +100,7 @@ struct message {
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-    connection(stream* s, std::string buffered, role r, const connection_options& opts,
-               std::optional<deflate_params> deflate, std::string subprotocol = {});
-    connection(std::unique_ptr<stream> owned, std::string buffered, role r, const connection_options& opts,
+    connection(std::unique_ptr<byte_stream> s, std::string buffered, role r, const connection_options& opts,
                std::optional<deflate_params> deflate, std::string subprotocol = {});
     ~connection();
     connection(const connection&) = delete;
@@ -119,7 +118,7 @@ public:
     // Sends a close frame (once); code 1005 sends an empty one.
     task<result<void>> close(std::uint16_t code = close_code::normal, std::string reason = {});
     // Ends the session: later calls fail, writes still in flight are
-    // cancelled and awaited. The stream stays open (its owner closes it).
+    // cancelled and awaited, and the stream is closed.
     task<void> finish();
     // Closes the TCP connection now, without a close frame (a peer that
     // does not read); queued messages fail with errc::closed.
@@ -160,8 +159,7 @@ private:
     task<void> close_stream();
     std::optional<clock::time_point> next_deadline() const noexcept;
 
-    stream* s_;
-    std::unique_ptr<stream> owned_;
+    std::unique_ptr<byte_stream> s_;
     role role_;
     connection_options opts_;
     std::string subprotocol_;

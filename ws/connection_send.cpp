@@ -25,7 +25,7 @@ opcode data_opcode(bool binary) noexcept { return binary ? opcode::binary : opco
 
 task<result<void>> connection::stream_sink::write(std::vector<iovec> iov) {
     busy = true;
-    stream* s = c->s_;
+    byte_stream* s = c->s_.get();
     task<result<void>> w;
     if (iov.size() == 1) w = s->write(std::span(static_cast<const std::byte*>(iov[0].iov_base), iov[0].iov_len));
     else w = s->writev(std::move(iov));
@@ -52,7 +52,7 @@ void connection::stream_sink::abort() noexcept {
 }
 
 void connection::abort() noexcept {
-    if (finished_) return;  // the stream may be gone
+    if (finished_) return;  // closed already
     broken_ = true;
     if (!s_->closed()) s_->close();  // ends a write in flight too
     // A write in flight still lends its bytes to the kernel: the drain
@@ -186,6 +186,7 @@ task<void> connection::finish() {
     finished_ = true;
     lease_.reset();
     in_ = {};
+    s_->close();
 }
 
 }  // namespace squall::ws

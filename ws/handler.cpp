@@ -119,7 +119,7 @@ task<void> websocket_handler::get() {
     if (!ok) co_return;
     auto taken = co_await detach();
     if (!taken) co_return;
-    conn_ = std::make_shared<connection>(taken->s, std::move(taken->buffered), role::server, ws_options, deflate,
+    conn_ = std::make_shared<connection>(std::move(taken->stream), std::move(taken->buffered), role::server, ws_options, deflate,
                                          std::move(protocol));
     going_away_on_shutdown goodbye(conn_);
     if (taken->shutdown.can_be_cancelled() && !goodbye.attach(taken->shutdown.state())) {
