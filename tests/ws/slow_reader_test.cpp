@@ -71,7 +71,6 @@ TEST(slow_reader, post_message_stops_at_the_cap_and_loses_nothing_it_took) {
     auto [sfd, cfd] = squall::testing::tcp_pair();
     tight_buffers(sfd.get(), cfd.get());
     auto owned = std::make_unique<stream>(std::move(sfd));
-    stream& s = *owned;
     connection_options o;
     o.max_queued_bytes = 256 * 1024;
     auto c = std::make_shared<connection>(std::move(owned), std::string(), role::server, o, std::nullopt);
