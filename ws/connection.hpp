@@ -33,7 +33,8 @@
 // object lives in a shared_ptr so that a task writing to it from elsewhere
 // (a chat's broadcast) can outlive the session: finish() closes the
 // stream, and every later call fails with errc::closed without touching it.
-// Loop thread only. Tests: tests/ws/connection_test.cpp.
+// Loop thread only. Tests: tests/ws/connection_test.cpp, slow_reader_test.cpp,
+// partial_write_test.cpp, send_queue_test.cpp, fault_injection_test.cpp.
 #pragma once
 
 #include <chrono>
