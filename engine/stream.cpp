@@ -38,6 +38,13 @@ stream::stream(unique_fd fd, stream_options opts)
 
 stream::~stream() { close(); }
 
+std::optional<address> stream::peer() const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (!fd_ || ::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+    return address::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
 namespace {
 // Whether an SQE not yet consumed by the kernel names `fd`. SQEs reach the
 // kernel only when the loop submits (or a full queue forces it), and the
@@ -69,6 +76,10 @@ void stream::release_fd() noexcept {
             for (int spins = 0; spins < 100000 && queued_for(r, fd_.get()); ++spins) std::this_thread::yield();
         }
     }
+    // A writer blocked in a send to a peer that reads nothing would wait
+    // out its deadline holding its bytes: shutting the socket down ends
+    // that send now (EPIPE). What the kernel took already still goes out.
+    if (writing_) ::shutdown(fd_.get(), SHUT_RDWR);
     fd_.reset();
 }
 
@@ -96,6 +107,7 @@ void stream::close() noexcept {
         }
     }
     release_fd();
+    poison_writes(errc::closed);
     readers_.wake_all();  // they see errc::closed
     handshakers_.wake_all();
 }
@@ -212,16 +224,11 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         loop_->cancel_op(recv_ud_);
     }
     if (tls_) tls_pump();
-    else if (readable(true)) readers_.wake_one();
+    else if (chunk_ready()) readers_.wake_one();
 }
 
-result<buffer_lease> stream::take_chunk(bool raw) {
-    if (tls_) return tls_take_chunk(raw);
-    if (!raw && has_spill()) {
-        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
-        spill_pos_ = spill_.size();
-        return buffer_lease(rest);
-    }
+result<buffer_lease> stream::take_chunk() {
+    if (tls_) return tls_take_chunk();
     if (!pending_.empty()) {
         chunk c = pending_.front();
         pending_.pop_front();
@@ -235,39 +242,6 @@ result<buffer_lease> stream::take_chunk(bool raw) {
     return errc::closed;
 }
 
-task<result<std::string_view>> stream::read_until(std::string delim, std::size_t max) {
-    spill_.erase(0, spill_pos_);
-    spill_pos_ = 0;
-    std::size_t scanned = 0;
-    for (;;) {
-        std::size_t pos = delim.empty() ? std::string::npos : spill_.find(delim, scanned);
-        if (pos != std::string::npos) {
-            if (pos + delim.size() > max) co_return errc::too_long;
-            spill_pos_ = pos + delim.size();
-            co_return std::string_view(spill_).substr(0, spill_pos_);
-        }
-        if (spill_.size() >= max) co_return errc::too_long;
-        scanned = spill_.size() >= delim.size() ? spill_.size() - delim.size() + 1 : 0;
-        auto got = co_await read_awaitable(this, true);
-        if (!got) co_return got.error();
-        auto bytes = got->bytes();
-        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    }
-}
-
-task<result<std::span<const std::byte>>> stream::read_exactly(std::size_t n) {
-    spill_.erase(0, spill_pos_);
-    spill_pos_ = 0;
-    while (spill_.size() < n) {
-        auto got = co_await read_awaitable(this, true);
-        if (!got) co_return got.error();
-        auto bytes = got->bytes();
-        spill_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    }
-    spill_pos_ = n;
-    co_return std::as_bytes(std::span(spill_)).first(n);
-}
-
 }  // namespace squall
 
 namespace squall {
@@ -276,12 +250,14 @@ namespace squall {
 class stream::write_turn {
 public:
     explicit write_turn(stream* s) noexcept : s_(s) {}
-    bool await_ready() const noexcept { return !s_->writing_; }
+    // A poisoned stream fails the write at once, without the turn.
+    bool await_ready() const noexcept { return !s_->writing_ || s_->write_error_; }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
         return w_.park(h, token_of(h), std::nullopt, &s_->writers_);
     }
     result<void> await_resume() noexcept {
+        if (s_->write_error_) return s_->write_error_;  // poisoned, before or while waiting
         if (w_.state() == detail::waiter::outcome::waiting) s_->writing_ = true;  // did not suspend
         return w_.status();  // woken: the previous writer handed the turn over
     }
@@ -291,7 +267,21 @@ private:
     detail::waiter w_;
 };
 
+// Called where a write that had its turn fails: part of it may be out, so
+// no later byte may follow it. Keeps the first error; the writers waiting
+// their turn wake and fail with it.
+std::error_code stream::poison_writes(std::error_code ec) noexcept {
+    if (!write_error_) write_error_ = ec;
+    writers_.wake_all();
+    return ec;
+}
+
 void stream::end_write_turn() noexcept {
+    if (write_error_) {
+        writing_ = false;  // nobody takes the turn again
+        writers_.wake_all();
+        return;
+    }
     // Hand the turn straight to the oldest waiting writer, if any.
     if (!writers_.wake_one()) {
         writing_ = false;
@@ -309,9 +299,9 @@ struct turn_guard {
 
 task<result<void>> stream::send_all(std::span<const std::byte> bytes, clock::time_point deadline) {
     while (!bytes.empty()) {
-        if (!fd_) co_return errc::closed;
+        if (!fd_) co_return poison_writes(errc::closed);
         auto r = co_await send(fd_.get(), bytes).until(deadline);
-        if (!r) co_return r.error();
+        if (!r) co_return poison_writes(r.error());
         bytes = bytes.subspan(static_cast<std::size_t>(*r));
     }
     co_return result<void>{};
@@ -329,9 +319,9 @@ task<result<void>> stream::write(std::span<const std::byte> bytes) {
     // coroutine frame per call.
     auto deadline = write_deadline();
     while (!bytes.empty()) {
-        if (!fd_) co_return errc::closed;
+        if (!fd_) co_return poison_writes(errc::closed);
         auto r = co_await send(fd_.get(), bytes).until(deadline);
-        if (!r) co_return r.error();
+        if (!r) co_return poison_writes(r.error());
         bytes = bytes.subspan(static_cast<std::size_t>(*r));
     }
     co_return result<void>{};
@@ -348,13 +338,13 @@ task<result<void>> stream::writev(std::vector<iovec> parts) {
     for (;;) {
         while (first < parts.size() && parts[first].iov_len == 0) ++first;
         if (first == parts.size()) co_return result<void>{};
-        if (!fd_) co_return errc::closed;
+        if (!fd_) co_return poison_writes(errc::closed);
         mh.msg_iov = &parts[first];
         mh.msg_iovlen = std::min<std::size_t>(parts.size() - first, IOV_MAX);
         int fd = fd_.get();
         auto send = submit([fd, &mh](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, &mh, MSG_NOSIGNAL); });
         auto r = co_await std::move(send).until(deadline);
-        if (!r) co_return r.error();
+        if (!r) co_return poison_writes(r.error());
         // A short send: skip what went out, trim the part it ended in.
         auto sent = static_cast<std::size_t>(*r);
         while (sent > 0) {
@@ -412,14 +402,14 @@ task<result<void>> stream::shutdown_write() {
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
-    if (!fd_) co_return errc::closed;
+    if (!fd_) co_return poison_writes(errc::closed);
     if (tls_) {
         tls_->close_notify();
         result<void> sent = co_await tls_send(write_deadline());
         if (!sent) co_return sent;
     }
     auto r = co_await squall::shutdown(fd_.get(), SHUT_WR);
-    if (!r) co_return r.error();
+    if (!r) co_return poison_writes(r.error());
     co_return result<void>{};
 }
 
@@ -430,9 +420,9 @@ namespace squall {
 task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
                                    clock::time_point deadline) {
     while (!bytes.empty()) {
-        if (!fd_) co_return errc::closed;
+        if (!fd_) co_return poison_writes(errc::closed);
         auto r = co_await detail::send_zc_awaitable(fd_.get(), bytes, owner, deadline);
-        if (!r) co_return r.error();
+        if (!r) co_return poison_writes(r.error());
         ++zc_sends_;
         bytes = bytes.subspan(static_cast<std::size_t>(*r));
     }
@@ -445,9 +435,9 @@ task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared
 // fed to the session (tls_pump), and readers take plaintext from it.
 namespace squall {
 
-bool stream::tls_readable(bool raw) const noexcept {
+bool stream::tls_readable() const noexcept {
     const auto& t = *tls_;
-    return t.has_plain() || (!raw && has_spill()) || t.failed() ||
+    return t.has_plain() || t.failed() ||
            t.status() == detail::tls_session::state::peer_closed || (pending_.empty() && (eof_ || recv_error_)) ||
            !fd_ || t.status() == detail::tls_session::state::idle;  // a client before handshake(): an error
 }
@@ -486,6 +476,7 @@ void stream::tls_end_receive() noexcept {
 // deadline): later reads and writes return `ec`.
 void stream::tls_fail(std::error_code ec) noexcept {
     tls_->fail(ec);
+    poison_writes(tls_->error());  // the session's first error
     tls_end_receive();
     readers_.wake_all();
     handshakers_.wake_all();
@@ -515,15 +506,10 @@ void stream::tls_pump() noexcept {
     if (!was_established && t.established()) hs_timer_.cancel();
     if (t.failed() || (!was_established && t.established()) || (pending_.empty() && (eof_ || recv_error_)))
         handshakers_.wake_all();
-    if (tls_readable(true)) readers_.wake_one();
+    if (tls_readable()) readers_.wake_one();
 }
 
-result<buffer_lease> stream::tls_take_chunk(bool raw) {
-    if (!raw && has_spill()) {
-        auto rest = std::as_writable_bytes(std::span(spill_)).subspan(spill_pos_);
-        spill_pos_ = spill_.size();
-        return buffer_lease(rest);
-    }
+result<buffer_lease> stream::tls_take_chunk() {
     auto& t = *tls_;
     if (t.has_plain()) {
         buffer_lease l = t.take_plain();
@@ -553,7 +539,7 @@ void submit_send(loop* l, int fd, const std::string& bytes, std::size_t off, voi
 // key update) goes out on its own when no writer holds the turn; it then
 // holds the turn itself, so records leave in the order wolfSSL made them.
 void stream::tls_kick_send() noexcept {
-    if (writing_ || tls_send_ || !fd_ || !tls_->has_output() || loop_->closing()) return;
+    if (writing_ || write_error_ || tls_send_ || !fd_ || !tls_->has_output() || loop_->closing()) return;
     try {
         auto* op = new tls_send_op{this, tls_->take_output()};
         writing_ = true;
@@ -590,7 +576,7 @@ task<result<void>> stream::tls_send(clock::time_point deadline) {
         tls_->take_output(out);
         auto bytes = std::as_bytes(std::span(out));
         while (!bytes.empty()) {
-            if (!fd_) co_return errc::closed;
+            if (!fd_) co_return poison_writes(errc::closed);
             auto r = co_await send(fd_.get(), bytes).until(deadline);
             if (!r) {
                 // Part of a record may have gone out and the rest of `out`
@@ -616,7 +602,7 @@ task<result<void>> stream::tls_write(const iovec* parts, std::size_t n) {
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
-    if (!fd_) co_return errc::closed;
+    if (!fd_) co_return poison_writes(errc::closed);
     if (auto ec = tls_->encrypt(parts, n)) {
         tls_fail(ec);
         co_return ec;

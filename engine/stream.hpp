@@ -22,6 +22,14 @@
 // which the next write never waits for. Writes are serialised in call
 // order. Reads and writes each take a deadline (errc::timed_out) and honour
 // the task's cancel token (errc::canceled); end of stream is errc::eof.
+// A write that fails once it has its turn (an error, its deadline, a
+// cancel) may have sent part of its bytes, so it poisons the stream: the
+// writes waiting their turn and every later one fail at once with that
+// first error (write_error()), none of their bytes is sent, and each
+// returns (freeing what it owns) without waiting. The stream is then good
+// only for close(), which also wakes a send blocked on a peer that does
+// not read (the socket is shut down first) and poisons writes with
+// errc::closed.
 //
 // TLS: with stream_options::tls set (engine/tls.hpp) the same stream
 // speaks TLS. The ring carries ciphertext as above; wolfSSL decrypts it
@@ -62,6 +70,7 @@
 #include <vector>
 
 #include "engine/buffer_ring.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/detail/chunk_ring.hpp"
 #include "engine/detail/waiter.hpp"
 #include "engine/loop.hpp"
@@ -97,34 +106,23 @@ struct stream_options {
     std::shared_ptr<tls_context> tls = nullptr;
 };
 
-// Bytes a write may own: moved in, released after the kernel is done.
-using owned_bytes = std::variant<std::string, std::vector<std::byte>, buffer_lease>;
-
-class stream {
+class stream final : public byte_stream {
 public:
     explicit stream(unique_fd fd, stream_options opts = {});
-    ~stream();
-    stream(const stream&) = delete;
-    stream& operator=(const stream&) = delete;
+    ~stream() override;
 
-    class read_awaitable;
-    // The next received chunk (errc::eof once the peer has closed).
-    read_awaitable read_some() noexcept;
-    // The same with an absolute deadline instead of read_timeout.
-    read_awaitable read_some(clock::time_point deadline) noexcept;
-    // Bytes up to and including `delim`; errc::too_long past `max` bytes.
-    task<result<std::string_view>> read_until(std::string delim, std::size_t max);
-    task<result<std::span<const std::byte>>> read_exactly(std::size_t n);
-
-    task<result<void>> write(std::span<const std::byte> bytes);
-    task<result<void>> write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
-    task<result<void>> writev(std::vector<iovec> parts);
+    // read_some() (the next received chunk, errc::eof once the peer has
+    // closed; without a deadline, read_timeout applies), read_until and
+    // read_exactly come from byte_stream.
+    task<result<void>> write(std::span<const std::byte> bytes) override;
+    using byte_stream::write;
+    task<result<void>> writev(std::vector<iovec> parts) override;
     // Takes the bytes; SEND_ZC at or above zc_threshold (see above).
-    task<result<void>> write_owned(owned_bytes bytes);
+    task<result<void>> write_owned(owned_bytes bytes) override;
 
     // Sends FIN after queued writes (half-close); reads go on. With TLS a
     // close_notify goes first.
-    task<result<void>> shutdown_write();
+    task<result<void>> shutdown_write() override;
 
     // TLS: runs the handshake to the end (a no-op for plain streams and
     // for a finished handshake). A client passes the server's host name,
@@ -139,10 +137,13 @@ public:
     std::string tls_cipher() const;
     bool tls_resumed() const;
     // Stops receiving and closes the fd now; later reads give errc::closed.
-    void close() noexcept;
+    void close() noexcept override;
+    bool closed() const noexcept override { return !fd_; }
+    std::optional<address> peer() const override;
 
     int fd() const noexcept { return fd_.get(); }
-    bool closed() const noexcept { return !fd_; }
+    // The error that poisoned writes (see above); empty while they work.
+    std::error_code write_error() const noexcept { return write_error_; }
     const stream_options& options() const noexcept { return opts_; }
     // Receive state, for tests and metrics.
     std::size_t pending_chunks() const noexcept { return pending_.size(); }
@@ -150,13 +151,25 @@ public:
     std::uint64_t recv_starvations() const noexcept { return starvations_; }
     std::uint64_t zc_sends() const noexcept { return zc_sends_; }
 
+protected:
+    bool chunk_ready() const noexcept override {
+        if (tls_) return tls_readable();
+        return !pending_.empty() || eof_ || recv_error_ || !fd_;
+    }
+    bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                     detail::waiter& w) override {
+        if (!w.park(h, token, deadline ? deadline : read_deadline(), &readers_)) return false;
+        maybe_rearm();
+        return true;
+    }
+    result<buffer_lease> take_chunk() override;
+
 private:
     struct chunk {
         std::uint16_t bid = 0;
         bool from_ring = false;
         std::span<std::byte> data;
     };
-    friend class read_awaitable;
     class write_turn;
 
     static void on_recv(void* ctx, int res, unsigned flags) noexcept;
@@ -164,29 +177,24 @@ private:
     void arm_recv();
     void maybe_rearm();
     void release_fd() noexcept;
-    bool has_spill() const noexcept { return spill_pos_ < spill_.size(); }
-    bool readable(bool raw) const noexcept {
-        if (tls_) return tls_readable(raw);
-        return !pending_.empty() || (!raw && has_spill()) || eof_ || recv_error_ || !fd_;
-    }
     // TLS hooks (stream.cpp).
     struct tls_send_op;
-    bool tls_readable(bool raw) const noexcept;
+    bool tls_readable() const noexcept;
     void tls_pump() noexcept;
     void tls_end_receive() noexcept;
     void tls_fail(std::error_code ec) noexcept;
     void tls_kick_send() noexcept;
     static void on_tls_send(void* ctx, int res, unsigned flags) noexcept;
     void arm_handshake_deadline();
-    result<buffer_lease> tls_take_chunk(bool raw);
+    result<buffer_lease> tls_take_chunk();
     task<result<void>> tls_send(clock::time_point deadline);
     task<result<void>> tls_write(const iovec* parts, std::size_t n);
     class tls_wait;
-    result<buffer_lease> take_chunk(bool raw);
     void drop_pending() noexcept;
     std::optional<clock::time_point> read_deadline() const noexcept;
     clock::time_point write_deadline() const noexcept;
     void end_write_turn() noexcept;
+    std::error_code poison_writes(std::error_code ec) noexcept;
     bool zero_copy_pays() noexcept;
     task<result<void>> send_all(std::span<const std::byte> bytes, clock::time_point deadline);
     task<result<void>> send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
@@ -199,8 +207,6 @@ private:
 
     detail::chunk_ring<chunk> pending_;
     std::unique_ptr<std::byte[]> plain_buf_;
-    std::string spill_;        // read_until/read_exactly gather here
-    std::size_t spill_pos_ = 0;  // bytes of spill_ already returned
     std::uint64_t recv_ud_ = 0;
     bool recv_armed_ = false;
     bool recv_limited_ = false;  // the armed recv carries a kernel byte limit
@@ -213,6 +219,7 @@ private:
 
     detail::waiter_list writers_;
     bool writing_ = false;
+    std::error_code write_error_;  // the first failed write's error: later ones fail at once
 
     std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
     signed char zc_peer_ = -1;  // zero copy worth it for this peer: 1, 0, or not looked up yet
@@ -223,36 +230,5 @@ private:
     timer_handle hs_timer_;            // the TLS handshake deadline
     std::uint64_t tls_send_ud_ = 0;
 };
-
-// Waits for a chunk. `raw` reads skip bytes gathered by read_until (used
-// while gathering).
-class stream::read_awaitable {
-public:
-    read_awaitable(stream* s, bool raw, std::optional<clock::time_point> deadline = std::nullopt) noexcept
-        : s_(s), raw_(raw), deadline_(deadline) {}
-    bool await_ready() const noexcept { return s_->readable(raw_); }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-        auto deadline = deadline_ ? deadline_ : s_->read_deadline();
-        if (!w_.park(h, token_of(h), deadline, &s_->readers_)) return false;
-        s_->maybe_rearm();
-        return true;
-    }
-    result<buffer_lease> await_resume() {
-        if (auto st = w_.status(); !st) return st.error();
-        return s_->take_chunk(raw_);
-    }
-
-private:
-    stream* s_;
-    bool raw_;
-    std::optional<clock::time_point> deadline_;
-    detail::waiter w_;
-};
-
-inline stream::read_awaitable stream::read_some() noexcept { return read_awaitable(this, false); }
-inline stream::read_awaitable stream::read_some(clock::time_point deadline) noexcept {
-    return read_awaitable(this, false, deadline);
-}
 
 }  // namespace squall

@@ -6,7 +6,11 @@
 //           "7" -> "7 is prime", "8" -> "8 is not prime"
 //
 // permessage-deflate is offered to clients that ask (--no-deflate to
-// refuse). Tests: tests/examples/ws_python_test.py, ws_node_test.js;
+// refuse). A ping goes out every --ping-interval seconds (20 by default,
+// as Tornado's websocket_ping_interval would be set in production) and a
+// write a client does not take within --write-timeout closes it, so a
+// vanished or stalled reader is found and costs at most --max-queued
+// bytes. Tests: tests/examples/ws_python_test.py, ws_node_test.js;
 // bench/ws_bench.py measures /ws.
 #include <CLI/CLI.hpp>
 
@@ -64,13 +68,18 @@ int main(int argc, char** argv) {
     examples::feature_flags flags;
     bool no_deflate = false;
     std::size_t max_message = 10 * 1024 * 1024;
-    double ping_interval = 0;
+    double ping_interval = 20;
+    double write_timeout = 30;
+    std::size_t max_queued = 4 * 1024 * 1024;
     int level = 6;
     cli.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate");
     cli.add_option("--compression-level", level, "zlib level for permessage-deflate (1 fastest, 9 smallest)")
         ->check(CLI::Range(0, 9));
     cli.add_option("--max-message-size", max_message, "bytes a message may have (also after inflating)");
-    cli.add_option("--ping-interval", ping_interval, "seconds between pings (0: none)");
+    cli.add_option("--ping-interval", ping_interval, "seconds between pings (0: none)")->capture_default_str();
+    cli.add_option("--write-timeout", write_timeout, "seconds a write to a client may take (0: none)")
+        ->capture_default_str();
+    cli.add_option("--max-queued", max_queued, "bytes queued for a client at most")->capture_default_str();
     examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
     examples::apply_http_server_flags(flags, so);
@@ -79,7 +88,10 @@ int main(int argc, char** argv) {
     wo.deflate.enabled = !no_deflate;
     wo.deflate.level = level;
     wo.max_message_size = max_message;
-    wo.ping_interval = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(ping_interval));
+    auto seconds = [](double s) { return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s)); };
+    wo.ping_interval = seconds(ping_interval);
+    wo.write_timeout = seconds(write_timeout);
+    wo.max_queued_bytes = max_queued;
     http::application app;
     app.add<echo_socket>("/ws", wo);
     app.add<prime_socket>("/prime", wo);

@@ -36,7 +36,7 @@
 
 #include "engine/cancel.hpp"
 #include "engine/result.hpp"
-#include "engine/stream.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/task.hpp"
 #include "http/cookies.hpp"
 #include "http/form.hpp"
@@ -74,10 +74,11 @@ private:
     std::string reason_;
 };
 
-// A connection a handler took over with detach() (an Upgrade).
+// A connection a handler took over with detach() (an Upgrade): the
+// handler owns the stream from then on.
 struct detached_connection {
-    stream* s = nullptr;   // the connection's stream, valid until the verb returns
-    std::string buffered;  // bytes the client sent after this request, already read
+    std::unique_ptr<byte_stream> stream;  // the connection's stream (plain or TLS)
+    std::string buffered;                 // bytes the client sent after this request, already read
     // Fires when the server stops gracefully (SIGTERM): a long-lived
     // protocol should say goodbye (WebSocket: close 1001). May be empty.
     cancel_token shutdown;
@@ -191,10 +192,11 @@ public:
     // Takes the connection over (WebSocket and other Upgrades): writes the
     // response head as it stands (the status, e.g. set_status(101), and
     // the headers set so far; no body, Content-Length or Connection
-    // field is added) and hands over the stream with any bytes already
-    // read past this request. The server then reads no further requests
-    // on the connection and closes it when the verb returns; until then
-    // the handler talks to the peer through the stream. Throws
+    // field is added) and hands over the stream, by unique_ptr, with any
+    // bytes already read past this request. The server then reads no
+    // further requests on the connection and frees its buffers; the
+    // stream lives (and the socket stays open) as long as its new owner
+    // keeps it, also after the verb returns. Throws
     // std::logic_error after flush() or finish(); an error result when
     // the head could not be written.
     task<result<detached_connection>> detach();

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/crypto.hpp"
 
 namespace squall::ws {
 
@@ -21,6 +20,7 @@ public:
             case errc::closed: return "WebSocket closed";
             case errc::handshake_failed: return "WebSocket handshake failed";
             case errc::bad_url: return "not a ws:// URL";
+            case errc::queue_full: return "WebSocket send queue full";
         }
         return "unknown WebSocket error";
     }
@@ -30,8 +30,17 @@ public:
 // on the server go out as a gather of header and the caller's bytes.
 constexpr std::size_t copy_limit = 8 * 1024;
 
+writer_options writer_options_for(role r, const connection_options& o) {
+    writer_options w;
+    w.mask = r == role::client;
+    w.max_frame_size = o.max_frame_size;
+    w.min_deflate = o.deflate.min_size;
+    w.borrow_from = r == role::server ? copy_limit : 0;
+    return w;
+}
+
 // One read, as a task so that it can run under a cancel source of its own.
-task<result<buffer_lease>> read_once(stream* s, std::optional<clock::time_point> deadline) {
+task<result<buffer_lease>> read_once(byte_stream* s, std::optional<clock::time_point> deadline) {
     if (deadline) {
         auto r = co_await s->read_some(*deadline);
         co_return r;
@@ -47,13 +56,15 @@ const std::error_category& ws_category() noexcept {
     return c;
 }
 
-connection::connection(stream* s, std::string buffered, role r, const connection_options& opts,
+connection::connection(std::unique_ptr<byte_stream> s, std::string buffered, role r, const connection_options& opts,
                        std::optional<deflate_params> deflate, std::string subprotocol)
-    : s_(s),
+    : s_(std::move(s)),
       role_(r),
       opts_(opts),
       subprotocol_(std::move(subprotocol)),
       reader_({r == role::server, opts.max_message_size}),
+      writer_(writer_options_for(r, opts)),
+      queue_(opts.max_queued_bytes),
       buffered_(std::move(buffered)) {
     if (deflate) {
         bool server = r == role::server;
@@ -63,6 +74,7 @@ connection::connection(stream* s, std::string buffered, role r, const connection
         deflater_ = std::make_unique<deflater>(opts.deflate.level, opts.deflate.mem_level, std::max(bits, 9), ours);
         inflater_ = std::make_unique<inflater>(theirs);
         reader_ = message_reader({server, opts.max_message_size}, inflater_.get());
+        writer_ = message_writer(writer_options_for(r, opts), deflater_.get());
     }
     in_ = std::span<std::byte>(reinterpret_cast<std::byte*>(buffered_.data()), buffered_.size());
     if (opts_.ping_interval > clock::duration::zero()) {
@@ -71,12 +83,6 @@ connection::connection(stream* s, std::string buffered, role r, const connection
         next_ping_ = clock::now() + opts_.ping_interval;
     }
     writes_idle_.set();
-}
-
-connection::connection(std::unique_ptr<stream> owned, std::string buffered, role r, const connection_options& opts,
-                       std::optional<deflate_params> deflate, std::string subprotocol)
-    : connection(owned.get(), std::move(buffered), r, opts, deflate, std::move(subprotocol)) {
-    owned_ = std::move(owned);
 }
 
 connection::~connection() = default;
@@ -98,7 +104,7 @@ task<result<buffer_lease>> connection::read_chunk() {
     }
     reading_ = &*read_src_;
     auto deadline = next_deadline();
-    auto t = read_once(s_, deadline);
+    auto t = read_once(s_.get(), deadline);
     t.set_cancel_token(read_src_->token());
     result<buffer_lease> r = co_await std::move(t);
     reading_ = nullptr;
@@ -217,165 +223,6 @@ task<void> connection::close_stream() {
         }
         s_->close();
     }
-}
-
-mask_key connection::next_mask() noexcept {
-    if (mask_pos_ + 4 > sizeof mask_pool_) {
-        crypto::random_bytes(mask_pool_, sizeof mask_pool_);
-        mask_pos_ = 0;
-    }
-    mask_key k;
-    std::memcpy(k.data(), mask_pool_ + mask_pos_, 4);
-    mask_pos_ += 4;
-    return k;
-}
-
-std::string connection::take_buffer() {
-    if (spare_.empty()) return {};
-    std::string b = std::move(spare_.back());
-    spare_.pop_back();
-    b.clear();
-    return b;
-}
-
-void connection::give_buffer(std::string b) {
-    if (spare_.size() < 8 && b.capacity() <= 256 * 1024) spare_.push_back(std::move(b));
-}
-
-task<result<void>> connection::write_message(std::string_view data, bool binary) {
-    if (closed_ || close_sent_ || broken_) co_return errc::closed;
-    auto bytes = std::as_bytes(std::span(data));
-    opcode op = binary ? opcode::binary : opcode::text;
-    if (!deflater_ || data.size() < opts_.deflate.min_size) {
-        result<void> r = co_await send_frame(op, bytes, false);
-        co_return r;
-    }
-    std::string packed = take_buffer();
-    deflater_->compress(bytes, packed);
-    result<void> r = co_await send_frame(op, std::as_bytes(std::span(packed)), true);
-    give_buffer(std::move(packed));
-    co_return r;
-}
-
-task<result<void>> connection::ping(std::string_view data) {
-    if (closed_ || close_sent_ || broken_) co_return errc::closed;
-    if (data.size() > 125) data = data.substr(0, 125);
-    result<void> r = co_await send_frame(opcode::ping, std::as_bytes(std::span(data)), false);
-    co_return r;
-}
-
-task<result<void>> connection::pong(std::string_view data) {
-    if (closed_ || close_sent_ || broken_) co_return errc::closed;
-    if (data.size() > 125) data = data.substr(0, 125);
-    result<void> r = co_await send_frame(opcode::pong, std::as_bytes(std::span(data)), false);
-    co_return r;
-}
-
-task<result<void>> connection::close(std::uint16_t code, std::string reason) {
-    if (closed_ || close_sent_ || broken_) co_return errc::closed;
-    close_sent_ = true;
-    close_deadline_ = clock::now() + opts_.close_timeout;
-    if (reading_) {  // let the reader take up the close deadline
-        wake_ = true;
-        reading_->request_cancel();
-    }
-    std::string body;
-    if (code != close_code::no_status) {
-        body.push_back(static_cast<char>(code >> 8));
-        body.push_back(static_cast<char>(code & 0xFF));
-        // A close body is a control frame's, at most 125 bytes; cut the
-        // reason on a character boundary.
-        std::size_t n = std::min<std::size_t>(reason.size(), 123);
-        while (n > 0 && n < reason.size() && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
-        body.append(reason, 0, n);
-    }
-    result<void> r = co_await send_frame(opcode::close, std::as_bytes(std::span(body)), false);
-    co_return r;
-}
-
-// Frames a message into `buf`: every header, and the payload too when
-// `copy` (masked on the way for a client). Without `copy`, `heads` gets
-// each header's place in buf, to gather with the payload.
-void connection::build_frames(opcode op, std::span<const std::byte> payload, bool rsv1, std::size_t frag, bool copy,
-                              std::string& buf, std::vector<std::pair<std::size_t, std::size_t>>& heads) {
-    const bool client = role_ == role::client;
-    std::size_t frames = payload.size() / frag + 1;
-    buf.reserve(max_header_size * frames + (copy ? payload.size() : 0));
-    std::size_t pos = 0;
-    bool first = true;
-    do {
-        std::size_t n = std::min(frag, payload.size() - pos);
-        mask_key mask{};
-        if (client) mask = next_mask();
-        std::byte hdr[max_header_size];
-        std::size_t hn = write_header(hdr, first ? op : opcode::continuation, pos + n == payload.size(),
-                                      first && rsv1, n, client ? &mask : nullptr);
-        std::size_t at = buf.size();
-        buf.append(reinterpret_cast<const char*>(hdr), hn);
-        if (!copy) {
-            heads.emplace_back(at, hn);
-        } else if (n > 0) {
-            buf.resize(at + hn + n);
-            auto* dst = reinterpret_cast<std::byte*>(buf.data() + at + hn);
-            if (client) {
-                copy_masked(dst, payload.data() + pos, n, mask);
-            } else {
-                std::memcpy(dst, payload.data() + pos, n);
-            }
-        }
-        pos += n;
-        first = false;
-    } while (pos < payload.size());
-}
-
-task<result<void>> connection::send_frame(opcode op, std::span<const std::byte> payload, bool rsv1) {
-    if (broken_ || closed_) co_return errc::closed;
-    std::size_t frag = (opts_.max_frame_size > 0 && !is_control(op)) ? opts_.max_frame_size : payload.size();
-    if (frag == 0) frag = 1;
-    const bool copy = role_ == role::client || payload.size() <= copy_limit;
-    std::string buf = take_buffer();
-    std::vector<std::pair<std::size_t, std::size_t>> heads;  // (offset in buf, size)
-    build_frames(op, payload, rsv1, frag, copy, buf, heads);
-    // The whole message is one write, so that concurrent writers never
-    // interleave fragments; it runs under writes_stop_ (see finish()).
-    ++writes_in_flight_;
-    writes_idle_.clear();
-    result<void> r = errc::closed;
-    if (copy) {
-        auto t = s_->write(std::as_bytes(std::span(buf)));
-        t.set_cancel_token(writes_stop_.token());
-        r = co_await std::move(t);
-    } else {
-        std::vector<iovec> parts;
-        parts.reserve(heads.size() * 2);
-        std::size_t off = 0;
-        for (auto [at, hn] : heads) {
-            std::size_t n = std::min(frag, payload.size() - off);
-            parts.push_back({buf.data() + at, hn});
-            parts.push_back({const_cast<std::byte*>(payload.data() + off), n});
-            off += n;
-        }
-        auto t = s_->writev(std::move(parts));
-        t.set_cancel_token(writes_stop_.token());
-        r = co_await std::move(t);
-    }
-    if (--writes_in_flight_ == 0) writes_idle_.set();
-    give_buffer(std::move(buf));
-    if (!r) broken_ = true;
-    co_return r;
-}
-
-task<void> connection::finish() {
-    closed_ = true;
-    if (writes_in_flight_ > 0) {
-        writes_stop_.request_cancel();
-        while (writes_in_flight_ > 0) {
-            result<void> w = co_await writes_idle_.wait();
-            (void)w;
-        }
-    }
-    lease_.reset();
-    in_ = {};
 }
 
 }  // namespace squall::ws

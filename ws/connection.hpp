@@ -12,20 +12,29 @@
 // With a ping_interval, a ping goes out whenever the interval passes and
 // a missing pong closes the connection after ping_timeout.
 //
-// Writing: write_message() frames (and deflates, when negotiated) the
-// message and returns once the kernel took it (backpressure). Writers may
-// run in several tasks at once: each message goes out as one write, its
-// fragments included, so messages never interleave. A write that started
-// ignores its caller's cancellation (a half-sent frame would break the
-// stream); it ends at the stream's write timeout or at finish().
+// Writing: every message is framed (ws/writer.hpp) into the connection's
+// send queue (ws/detail/send_queue.hpp), which one task writes out in
+// order, several messages per write; messages never interleave.
+// write_message() returns once the kernel took its message
+// (backpressure); it ignores its caller's cancellation (the queue may
+// hold its bytes) and ends at the latest at write_timeout or finish().
+// post_message() queues a copy and returns at once (no task per message).
+// buffered_amount() is the bytes queued and not yet taken by the kernel
+// (node's ws bufferedAmount); a data message, ping or pong that would take
+// it past max_queued_bytes is refused with errc::queue_full and, with
+// overflow_policy::close, the TCP connection is closed as well. A write
+// that fails or passes write_timeout closes the TCP connection (no close
+// frame can follow a half-sent frame) and fails everything queued.
 // close() sends a close frame; the reader then waits close_timeout for
-// the peer's answer.
+// the peer's answer. abort() closes the TCP connection at once.
 //
-// Ownership: `s` is borrowed (the server's connection owns it) or owned
-// (client). The object lives in a shared_ptr so that a task writing to it
-// from elsewhere (a chat's broadcast) can outlive the session: after
-// finish() every call fails with errc::closed without touching the stream.
-// Loop thread only. Tests: tests/ws/connection_test.cpp.
+// Ownership: the connection owns its stream (the server's comes from
+// request_handler::detach(), the client's from websocket_connect). The
+// object lives in a shared_ptr so that a task writing to it from elsewhere
+// (a chat's broadcast) can outlive the session: finish() closes the
+// stream, and every later call fails with errc::closed without touching it.
+// Loop thread only. Tests: tests/ws/connection_test.cpp, slow_reader_test.cpp,
+// partial_write_test.cpp, send_queue_test.cpp, fault_injection_test.cpp.
 #pragma once
 
 #include <chrono>
@@ -41,13 +50,15 @@
 #include "engine/buffer_ring.hpp"
 #include "engine/cancel.hpp"
 #include "engine/result.hpp"
-#include "engine/stream.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/sync.hpp"
 #include "engine/task.hpp"
 #include "engine/time.hpp"
 #include "ws/deflate.hpp"
 #include "ws/frame.hpp"
+#include "ws/detail/send_queue.hpp"
 #include "ws/reader.hpp"
+#include "ws/writer.hpp"
 
 namespace squall::ws {
 
@@ -55,11 +66,18 @@ enum class errc {
     closed = 1,        // the WebSocket is closed (see close_code())
     handshake_failed,  // the peer did not complete the opening handshake
     bad_url,           // websocket_connect: not a ws:// URL we can reach
+    queue_full,        // the send queue is at max_queued_bytes
 };
 const std::error_category& ws_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), ws_category()}; }
 
 enum class role { server, client };
+
+// What a write that would pass max_queued_bytes does besides failing.
+enum class overflow_policy {
+    fail,   // nothing more: the caller may drop the message or close
+    close,  // the TCP connection is closed as well (a slow reader is dropped)
+};
 
 struct connection_options {
     std::size_t max_message_size = 10 * 1024 * 1024;  // also after inflating
@@ -68,6 +86,12 @@ struct connection_options {
     clock::duration close_timeout = std::chrono::seconds(5);
     std::size_t max_frame_size = 0;  // outgoing fragments; zero: one frame per message
     deflate_options deflate;         // permessage-deflate, when enabled and agreed
+    // Bytes queued for sending at most (one message always fits an empty
+    // queue), and what passing it does.
+    std::size_t max_queued_bytes = 4 * 1024 * 1024;
+    overflow_policy on_overflow = overflow_policy::fail;
+    // Each write to the socket (HTTP's default); zero: none.
+    clock::duration write_timeout = std::chrono::seconds(30);
 };
 
 struct message {
@@ -75,11 +99,9 @@ struct message {
     bool binary = false;
 };
 
-class connection {
+class connection : public std::enable_shared_from_this<connection> {
 public:
-    connection(stream* s, std::string buffered, role r, const connection_options& opts,
-               std::optional<deflate_params> deflate, std::string subprotocol = {});
-    connection(std::unique_ptr<stream> owned, std::string buffered, role r, const connection_options& opts,
+    connection(std::unique_ptr<byte_stream> s, std::string buffered, role r, const connection_options& opts,
                std::optional<deflate_params> deflate, std::string subprotocol = {});
     ~connection();
     connection(const connection&) = delete;
@@ -87,14 +109,27 @@ public:
 
     task<result<message>> read_message();
     task<result<void>> write_message(std::string_view data, bool binary = false);
+    // Queues the message and returns: ok, errc::queue_full or errc::closed.
+    result<void> post_message(std::string data, bool binary = false);
+    // Queues bytes already framed for this connection (a server's, not
+    // compressed: see ws/broadcast.hpp), shared with other connections.
+    result<void> post_framed(std::shared_ptr<const std::string> wire);
     task<result<void>> ping(std::string_view data = {});
     task<result<void>> pong(std::string_view data = {});
     // Sends a close frame (once); code 1005 sends an empty one.
     task<result<void>> close(std::uint16_t code = close_code::normal, std::string reason = {});
     // Ends the session: later calls fail, writes still in flight are
-    // cancelled and awaited. The stream stays open (its owner closes it).
+    // cancelled and awaited, and the stream is closed.
     task<void> finish();
+    // Closes the TCP connection now, without a close frame (a peer that
+    // does not read); queued messages fail with errc::closed.
+    void abort() noexcept;
 
+    std::size_t buffered_amount() const noexcept { return queue_.bytes(); }
+    // Whether `n` more bytes stay within max_queued_bytes.
+    bool fits(std::size_t n) const noexcept { return queue_.fits(n); }
+    const connection_options& options() const noexcept { return opts_; }
+    role side() const noexcept { return role_; }
     bool closed() const noexcept { return closed_; }
     bool close_sent() const noexcept { return close_sent_; }
     std::uint16_t close_code() const noexcept { return close_code_; }
@@ -105,27 +140,37 @@ public:
     std::string last_pong;
 
 private:
-    task<result<void>> send_frame(opcode op, std::span<const std::byte> payload, bool rsv1);
-    void build_frames(opcode op, std::span<const std::byte> payload, bool rsv1, std::size_t frag, bool copy,
-                      std::string& buf, std::vector<std::pair<std::size_t, std::size_t>>& heads);
+    // Writes batches of the queue to the stream (ws/detail/send_queue.hpp).
+    struct stream_sink {
+        connection* c;
+        bool busy = false;  // a write is in flight (its bytes are the kernel's)
+        task<result<void>> write(std::vector<iovec> iov);
+        void abort() noexcept;
+    };
+    task<result<void>> send(opcode op, std::span<const std::byte> payload);
+    result<void> admit(std::size_t n, bool capped);
+    void enqueue(detail::outgoing o);
+    void start_drain();
+    task<void> drain_inline(const squall::event* mine);
+    static task<void> run_drain(std::shared_ptr<connection> self);
     task<bool> on_event(event ev);
     task<bool> on_wake();
     task<result<buffer_lease>> read_chunk();
     result<void> on_timeout();
     task<void> close_stream();
     std::optional<clock::time_point> next_deadline() const noexcept;
-    mask_key next_mask() noexcept;
-    std::string take_buffer();
-    void give_buffer(std::string b);
 
-    stream* s_;
-    std::unique_ptr<stream> owned_;
+    std::unique_ptr<byte_stream> s_;
     role role_;
     connection_options opts_;
     std::string subprotocol_;
     std::unique_ptr<deflater> deflater_;
     std::unique_ptr<inflater> inflater_;
     message_reader reader_;
+    message_writer writer_;
+    detail::send_queue queue_;
+    stream_sink sink_{this};
+    bool draining_ = false;
 
     std::string buffered_;
     buffer_lease lease_;
@@ -134,6 +179,7 @@ private:
     bool closed_ = false;      // no more reads or writes
     bool close_sent_ = false;
     bool broken_ = false;      // a write failed or was cut: the stream is unusable
+    bool finished_ = false;    // finish() ran: the stream may be gone
     std::uint16_t close_code_ = close_code::abnormal;
     std::string close_reason_;
     clock::time_point close_deadline_{};
@@ -145,14 +191,9 @@ private:
     std::optional<cancel_source> read_src_;
     cancel_state* read_parent_ = nullptr;
     bool wake_ = false;
-    cancel_source writes_stop_;  // finish() cancels writes in flight
-    unsigned writes_in_flight_ = 0;
-    squall::event writes_idle_;
-
-    std::vector<std::string> spare_;
-    std::uint8_t mask_pool_[256]{};
-    std::size_t mask_pos_ = sizeof mask_pool_;
-    std::string compressed_;  // scratch for deflate output
+    cancel_source writes_stop_;  // finish() cancels the write in flight
+    cancel_source no_cancel_;    // never fired: what queued writers wait under
+    squall::event writes_idle_;  // no drain running
 };
 
 }  // namespace squall::ws

@@ -22,11 +22,6 @@ std::string_view origin_authority(std::string_view origin) {
     return origin.substr(0, origin.find('/'));
 }
 
-task<void> send_posted(std::shared_ptr<connection> c, std::string data, bool binary) {
-    result<void> r = co_await c->write_message(data, binary);
-    if (!r) spdlog::debug("ws: posted message dropped: {}", r.error().message());
-}
-
 }  // namespace
 
 bool websocket_handler::check_origin(std::string_view origin) {
@@ -124,7 +119,7 @@ task<void> websocket_handler::get() {
     if (!ok) co_return;
     auto taken = co_await detach();
     if (!taken) co_return;
-    conn_ = std::make_shared<connection>(taken->s, std::move(taken->buffered), role::server, ws_options, deflate,
+    conn_ = std::make_shared<connection>(std::move(taken->stream), std::move(taken->buffered), role::server, ws_options, deflate,
                                          std::move(protocol));
     going_away_on_shutdown goodbye(conn_);
     if (taken->shutdown.can_be_cancelled() && !goodbye.attach(taken->shutdown.state())) {
@@ -157,10 +152,12 @@ task<result<void>> websocket_handler::write_message(std::string_view data, bool 
     co_return r;
 }
 
-void websocket_handler::post_message(std::string data, bool binary) {
-    if (!conn_ || conn_->closed() || conn_->close_sent()) return;
-    loop::current()->spawn(send_posted(conn_, std::move(data), binary));
+result<void> websocket_handler::post_message(std::string data, bool binary) {
+    if (!conn_) return errc::closed;
+    return conn_->post_message(std::move(data), binary);
 }
+
+std::size_t websocket_handler::buffered_amount() const noexcept { return conn_ ? conn_->buffered_amount() : 0; }
 
 task<result<void>> websocket_handler::ping(std::string_view data) {
     if (!conn_) co_return errc::closed;

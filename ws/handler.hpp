@@ -10,10 +10,13 @@
 //   check_origin(o)   default: the Origin's host[:port] must equal Host
 //   select_subprotocol(offered)  default: none
 // and talk back with write_message (awaitable: returns when the kernel took
-// the bytes), post_message (fire and forget, for broadcasts from other
-// tasks), ping, close. Options (ping_interval, ping_timeout,
-// max_message_size, compression) live in `ws_options`, set in the
-// constructor or initialize().
+// the bytes), post_message (queues and returns at once, for broadcasts
+// from other tasks; see ws/broadcast.hpp), ping, close. Both refuse a
+// message that would take buffered_amount() past max_queued_bytes
+// (errc::queue_full; with overflow_policy::close the connection is closed
+// too). Options (ping_interval, ping_timeout, max_message_size,
+// max_queued_bytes, write_timeout, compression) live in `ws_options`, set
+// in the constructor or initialize().
 //
 // The handshake answers bad upgrades as shared/BAD_INPUT.md says (400 for
 // a missing Upgrade/Connection token, a bad key, HEAD or HTTP/1.0; 426
@@ -50,9 +53,11 @@ public:
 
     // --- talking back -------------------------------------------------
     task<result<void>> write_message(std::string_view data, bool binary = false);
-    // Copies the message and sends it from a task of its own; for
-    // broadcasts. Dropped once the connection is closed.
-    void post_message(std::string data, bool binary = false);
+    // Queues the message and returns: ok, errc::queue_full (the handler
+    // may drop it or close) or errc::closed.
+    result<void> post_message(std::string data, bool binary = false);
+    // Bytes queued and not yet taken by the kernel.
+    std::size_t buffered_amount() const noexcept;
     task<result<void>> ping(std::string_view data = {});
     task<result<void>> close(std::uint16_t code = close_code::normal, std::string reason = {});
 

@@ -14,6 +14,7 @@
 #include "engine/time.hpp"
 #include "http/handler.hpp"
 #include "http/template.hpp"
+#include "ws/broadcast.hpp"
 #include "ws/handler.hpp"
 
 namespace squall::examples {
@@ -146,7 +147,13 @@ private:
 
 class chat_socket : public ws::websocket_handler {
 public:
-    explicit chat_socket(chat_room* c) : c_(c) { ws_options.max_message_size = 64 * 1024; }
+    explicit chat_socket(chat_room* c) : c_(c) {
+        ws_options.max_message_size = 64 * 1024;
+        // A reader that vanished is found by the pings; one that stops
+        // reading is dropped once 1 MiB waits for it (see deliver).
+        ws_options.ping_interval = std::chrono::seconds(20);
+        ws_options.max_queued_bytes = 1024 * 1024;
+    }
     task<void> open() override {
         c_->readers_here().sockets.insert(this);
         co_return;
@@ -166,9 +173,17 @@ private:
     chat_room* c_;
 };
 
-// On a loop with readers: hand them a new message.
+// On a loop with readers: hand them a new message, framed once. A
+// subscriber too far behind is dropped (its connection closed) rather
+// than buffered for; it reloads the page when it comes back.
 void deliver(chat_readers* r, const std::string& json) {
-    for (chat_socket* s : r->sockets) s->post_message(json);
+    std::vector<ws::connection*> to;
+    to.reserve(r->sockets.size());
+    for (chat_socket* s : r->sockets) {
+        if (s->ws_connection()) to.push_back(s->ws_connection().get());
+    }
+    auto sent = ws::broadcast(to, json, false, ws::slow_policy::close);
+    if (sent.closed > 0) spdlog::info("chat: dropped {} subscriber(s) that stopped reading", sent.closed);
     r->changed.notify_all();
 }
 

@@ -15,7 +15,7 @@ void connection::start_watch() {
     // one) and no next request buffered (that one is parsed from rest_,
     // which must stay a view into the newest lease).
     if (watch_.valid() || !current_ || !p_.message_complete() || !rest_.empty()) return;
-    if (detached_ || broken_ || s_.closed() || gone_.requested()) return;
+    if (detached_ || broken_ || !s_ || s_->closed() || gone_.requested()) return;
     watch_stop_.emplace();
     watch_ = watch_close();
     watch_.set_cancel_token(cancel_token(&*watch_stop_));
@@ -36,7 +36,7 @@ task<void> connection::end_watch() {
 }
 
 task<void> connection::watch_close() {
-    result<buffer_lease> got = co_await s_.read_some();
+    result<buffer_lease> got = co_await s_->read_some();
     if (got) {
         // The client's next request (pipelined): kept for it, in order.
         auto bytes = got->bytes();

@@ -57,29 +57,26 @@ inflated_body inflate_request(const app_settings& s, const request_head& h, std:
 
 // The wait for a next request on a keep-alive connection, the one wait a
 // graceful shutdown cuts short: run under the shutdown token.
-task<result<buffer_lease>> idle_read(stream* s, clock::time_point deadline) {
+task<result<buffer_lease>> idle_read(byte_stream* s, clock::time_point deadline) {
     auto lease = co_await s->read_some(deadline);
     co_return lease;
 }
 
 }  // namespace
 
+connection::connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown)
+    : s_(std::move(s)), app_(app), shutdown_(shutdown), p_(limits_for(app.settings())), stop_wait_(shutdown.state()) {}
+
 connection::connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown)
-    : s_(std::move(fd), stream_options_for(app.settings(), opts)),
-      app_(app),
-      shutdown_(shutdown),
-      p_(limits_for(app.settings())),
-      stop_wait_(shutdown.state()) {}
+    : connection(std::make_unique<stream>(std::move(fd), stream_options_for(app.settings(), opts)), app, shutdown) {}
 
 std::string_view connection::remote_ip() {
-    if (remote_ip_.empty() && !s_.closed()) {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getpeername(s_.fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-            std::string a = address::from(reinterpret_cast<sockaddr*>(&ss), len).to_string();
+    if (remote_ip_.empty() && s_ && !s_->closed()) {
+        if (auto peer = s_->peer()) {
+            std::string a = peer->to_string();
             // "1.2.3.4:5678" or "[::1]:5678": the host part only.
             std::size_t colon = a.rfind(':');
-            remote_ip_ = a.front() == '[' ? a.substr(1, colon - 2) : a.substr(0, colon);
+            if (colon != std::string::npos) remote_ip_ = a.front() == '[' ? a.substr(1, colon - 2) : a.substr(0, colon);
         }
     }
     return remote_ip_;
@@ -100,12 +97,12 @@ task<void> connection::run() {
     // A lingering close (as nginx does): half-close, then discard what the
     // client still sends for a moment, so that unread input does not turn
     // the close into a reset that destroys the response in flight.
-    result<void> shut = co_await s_.shutdown_write();
+    result<void> shut = co_await s_->shutdown_write();
     if (!shut) co_return;
     auto until = clock::now() + 2s;
     std::size_t drained = 0;
     while (drained < (1u << 20)) {
-        auto chunk = co_await s_.read_some(until);
+        auto chunk = co_await s_->read_some(until);
         if (!chunk) break;
         drained += chunk->size();
     }
@@ -132,12 +129,12 @@ task<result<parse_event>> connection::pump(bool head) {
             const bool stoppable = head && !p_.in_message() && shutdown_.can_be_cancelled();
             if (stoppable && shutdown_.cancel_requested()) co_return errc::canceled;
             if (stoppable) {
-                auto wait = idle_read(&s_, deadline);
+                auto wait = idle_read(s_.get(), deadline);
                 wait.set_cancel_token(shutdown_);
                 lease = co_await std::move(wait);
                 if (!lease && shutdown_.cancel_requested()) co_return lease.error();  // a clean end
             } else {
-                lease = co_await s_.read_some(deadline);
+                lease = co_await s_->read_some(deadline);
             }
             if (!lease) {
                 broken_ = true;  // reset, timed out or gone: close without lingering
@@ -319,20 +316,27 @@ void connection::append_owned(std::string&& bytes) {
 
 task<result<void>> connection::flush_output() {
     if (parts_.empty()) co_return result<void>{};
+    if (!s_) co_return errc::closed;  // handed over by detach()
     result<void> w;
     if (parts_.size() == 1) {
-        w = co_await s_.write(std::string_view(parts_[0]));
+        w = co_await s_->write(std::string_view(parts_[0]));
     } else {
         std::vector<iovec> iov;
         iov.reserve(parts_.size());
         for (auto& p : parts_) iov.push_back({p.data(), p.size()});
-        w = co_await s_.writev(std::move(iov));
+        w = co_await s_->writev(std::move(iov));
     }
     spare_ = std::move(parts_[0]);  // keeps its capacity for the next responses
     spare_.clear();
     parts_.clear();
     last_small_ = false;
-    if (!w) close_ = broken_ = true;
+    if (!w) {
+        // Part of a response may be out: nothing may follow it, and a
+        // handler that goes on (a long poll) must not keep the socket and
+        // its buffers for a client that is gone. Later flushes fail.
+        close_ = broken_ = true;
+        s_->close();
+    }
     co_return w;
 }
 

@@ -19,12 +19,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/cancel.hpp"
+#include "engine/byte_stream.hpp"
 #include "engine/result.hpp"
 #include "engine/stream.hpp"
 #include "engine/task.hpp"
@@ -54,6 +56,10 @@ public:
     // `shutdown` (may be empty): once it fires, an idle keep-alive wait
     // ends at once and a request in progress is answered with
     // Connection: close (a graceful stop: nothing in flight is cut).
+    // Over any byte stream (a test_stream in tests); its write timeout is
+    // the caller's to set.
+    connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown = {});
+    // Over a socket: a stream with `opts` and the app's write timeout.
     connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown = {});
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -65,7 +71,8 @@ public:
     // For the handler: send what the exchange holds now (chunked).
     task<result<void>> flush(exchange& ex);
     cancel_token shutdown_token() const noexcept { return shutdown_; }
-    // For the handler: write the head and hand the stream over (Upgrade).
+    // For the handler: write the head and hand the stream over (Upgrade);
+    // the connection then keeps only the request the handler still reads.
     task<result<detached_connection>> detach(exchange& ex);
     // For a file handler: the head with Content-Length: body.length, then
     // the file's bytes (file_send.hpp); finishes the exchange.
@@ -107,7 +114,7 @@ private:
     void release_input() noexcept;
     void release_body_input() noexcept;
 
-    stream s_;
+    std::unique_ptr<byte_stream> s_;  // null once detach() handed it over
     const application& app_;
     cancel_token shutdown_;
     request_parser p_;

@@ -99,7 +99,7 @@ task<result<void>> splice_body(stream& s, file_body b, ms timeout) {
     co_return result<void>{};
 }
 
-task<result<void>> read_body(stream& s, file_body b, ms timeout) {
+task<result<void>> read_body(byte_stream& s, file_body b, ms timeout) {
     constexpr std::uint64_t piece = 256 * 1024;
     std::vector<std::byte> buf(static_cast<std::size_t>(std::min(b.length, piece)));
     const int file = b.file->fd.get();
@@ -129,10 +129,13 @@ task<result<void>> read_body(stream& s, file_body b, ms timeout) {
 
 }  // namespace
 
-task<result<void>> send_file_bytes(stream& s, file_body body, ms write_timeout) {
+task<result<void>> send_file_bytes(byte_stream& s, file_body body, ms write_timeout) {
     if (body.length == 0) co_return result<void>{};
-    if (body.mode == file_send_mode::splice && !s.is_tls()) {
-        auto r = co_await splice_body(s, std::move(body), write_timeout);
+    // Splicing needs the socket itself: a plain socket stream, not TLS and
+    // not an in-memory test stream.
+    auto* socket = dynamic_cast<stream*>(&s);
+    if (body.mode == file_send_mode::splice && socket && !socket->is_tls()) {
+        auto r = co_await splice_body(*socket, std::move(body), write_timeout);
         co_return r;
     }
     auto r = co_await read_body(s, std::move(body), write_timeout);
@@ -146,7 +149,7 @@ task<result<void>> connection::send_file(exchange& ex, file_body body) {
     ex.finished = true;
     result<void> w = co_await flush_output();
     const bool head_only = p_.head().method == "HEAD" || ex.status == 304 || ex.status == 204;
-    if (w && !head_only) w = co_await send_file_bytes(s_, std::move(body), app_.settings().write_timeout);
+    if (w && !head_only) w = co_await send_file_bytes(*s_, std::move(body), app_.settings().write_timeout);
     if (!w) {
         ex.closed = true;
         close_ = broken_ = true;

@@ -34,6 +34,6 @@ struct file_body {
 
 // The body's bytes onto `s` (the head already written); each step within
 // write_timeout. An error: the connection cannot go on.
-task<result<void>> send_file_bytes(stream& s, file_body body, std::chrono::milliseconds write_timeout);
+task<result<void>> send_file_bytes(byte_stream& s, file_body body, std::chrono::milliseconds write_timeout);
 
 }  // namespace squall::http::detail

@@ -166,8 +166,12 @@ task<result<detached_connection>> connection::detach(exchange& ex) {
     // to the ring: a long-lived upgraded connection must not hold them.
     // (A head rewritten for an inflated body is a copy whose views point
     // into the buffers: those then stay.)
-    detached_connection out{&s_, std::string(rest_), shutdown_};
+    detached_connection out{std::move(s_), std::string(rest_), shutdown_};
     rest_ = {};
+    // Nothing more goes out from here: the output buffers go too.
+    parts_ = {};
+    spare_ = {};
+    last_small_ = false;
     if (!ex.body().empty()) ex.replace_body(std::string(ex.body()));
     if (&ex.head() == &p_.head()) {
         p_.own_head();

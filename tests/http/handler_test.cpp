@@ -36,7 +36,7 @@ public:
         set_header("Connection", "Upgrade");
         auto taken = co_await detach();
         if (!taken) co_return;
-        stream& s = *taken->s;
+        byte_stream& s = *taken->stream;
         std::string hello = "name=" + std::string(request().headers.get("x-name").value_or("-")) + ";";
         if (!body().empty()) hello += "body=" + std::string(body()) + ";";
         hello += taken->buffered;

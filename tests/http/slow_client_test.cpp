@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "bad_input_support.hpp"
+#include "engine/time.hpp"
 #include "tests/support/fd_limit.hpp"
 
 // --- slow and vanishing clients ------------------------------------------------
@@ -95,6 +96,57 @@ TEST(http_slow_clients, unread_response_is_closed_at_the_write_timeout_with_boun
     EXPECT_LT(got, big_size) << "the whole response went out";
     EXPECT_EQ(srv->wait_idle().buffers_in_use, 0u);
     expect_served(*srv);
+}
+
+namespace {
+
+std::atomic<bool> stream_failed{false}, stream_release{false};
+
+// Streams until a flush fails, then goes on (as a long poll would) until
+// the test releases it.
+task<void> stream_then_linger(request_handler& h) {
+    for (int i = 0; i < 4096; ++i) {
+        h.write(std::string(64 * 1024, 's'));
+        result<void> f = co_await h.flush();
+        if (!f) break;
+    }
+    stream_failed = true;
+    for (int i = 0; i < 2000 && !stream_release; ++i) co_await sleep(10ms);
+}
+
+// Whether the server ends the connection within `guard`, reading (and
+// discarding) what the socket still holds.
+bool ends_within(int fd, std::chrono::milliseconds guard) {
+    auto until = steady::now() + guard;
+    char c[65536];
+    while (steady::now() < until) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        ssize_t n = ::recv(fd, c, sizeof c, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+// A failed write ends the connection at once: without closing the stream
+// there, the socket stayed open until the handler returned.
+TEST(http_slow_clients, a_failed_flush_closes_the_socket_while_the_handler_goes_on) {
+    app_settings s = base_settings();
+    s.write_timeout = 300ms;
+    auto app = std::make_unique<application>(std::move(s));
+    app->get("/stream", stream_then_linger);
+    loopback_server srv(std::move(app));
+    stream_failed = stream_release = false;
+    raw_client slow(srv.port(), 4096);
+    ASSERT_TRUE(slow.send(get("/stream")));
+    for (int i = 0; i < 1500 && !stream_failed; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(stream_failed) << "the flush to a client that reads nothing never failed";
+    EXPECT_TRUE(ends_within(slow.fd(), 10s)) << "the socket stayed open after the failed write";
+    EXPECT_FALSE(stream_release);  // (the handler is still running)
+    stream_release = true;
+    EXPECT_EQ(srv.wait_idle().connections, 0u);
 }
 
 using squall::testing::fd_limit;

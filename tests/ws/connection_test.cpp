@@ -33,8 +33,7 @@ struct outcome {
 
 // Runs a server-role connection on `fd` until it closes, echoing nothing.
 task<outcome> serve(int fd, connection_options o) {
-    stream s{unique_fd(fd), {}};
-    auto c = std::make_shared<connection>(&s, std::string(), role::server, o, std::nullopt);
+    auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
     outcome out;
     for (;;) {
         auto m = co_await c->read_message();
@@ -213,8 +212,7 @@ TEST(close_handling, server_close_waits_for_the_answer_then_ends) {
     });
     loop l;
     auto code = l.run_sync([](int fd) -> task<std::uint16_t> {
-        stream s{unique_fd(fd), {}};
-        auto c = std::make_shared<connection>(&s, std::string(), role::server, connection_options{}, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, connection_options{}, std::nullopt);
         result<void> sent = co_await c->close(1001, "going away");
         EXPECT_TRUE(sent);
         auto m = co_await c->read_message();
@@ -232,10 +230,9 @@ TEST(close_handling, a_peer_that_never_answers_is_left_at_the_deadline) {
     auto [server, client] = squall::testing::tcp_pair();
     loop l;
     auto code = l.run_sync([](int fd) -> task<std::uint16_t> {
-        stream s{unique_fd(fd), {}};
         connection_options o;
         o.close_timeout = 30ms;
-        auto c = std::make_shared<connection>(&s, std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
         result<void> sent = co_await c->close();
         EXPECT_TRUE(sent);
         auto m = co_await c->read_message();  // returns at the deadline
@@ -254,10 +251,9 @@ TEST(fragmentation, outgoing_messages_split_at_max_frame_size) {
     auto [server, client] = squall::testing::tcp_pair();
     loop l;
     l.run_sync([](int fd) -> task<void> {
-        stream s{unique_fd(fd), {}};
         connection_options o;
         o.max_frame_size = 10;
-        auto c = std::make_shared<connection>(&s, std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
         result<void> w = co_await c->write_message("0123456789abcdefghijKLMNO", true);
         EXPECT_TRUE(w);
         co_await c->finish();
@@ -287,10 +283,9 @@ TEST(fragmentation, concurrent_writers_never_interleave_fragments) {
     });
     loop l;
     l.run_sync([](int fd) -> task<void> {
-        stream s{unique_fd(fd), {}};
         connection_options o;
         o.max_frame_size = 4096;
-        auto c = std::make_shared<connection>(&s, std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
         auto writer = [](connection* cp, char fill) -> task<void> {
             for (int i = 0; i < 20; ++i) {
                 std::string m(20000 + static_cast<std::size_t>(i), fill);
@@ -360,8 +355,7 @@ TEST(permessage_deflate, our_server_and_client_roles_over_a_socket) {
             connection_options o;
             o.deflate.enabled = true;
             o.max_frame_size = 1000;  // compressed messages in fragments
-            stream ss{unique_fd(sfd), {}};
-            auto srv = std::make_shared<connection>(&ss, std::string(), role::server, o, params);
+            auto srv = std::make_shared<connection>(std::make_unique<stream>(unique_fd(sfd)), std::string(), role::server, o, params);
             auto cli = std::make_shared<connection>(std::make_unique<stream>(unique_fd(cfd)), std::string(),
                                                     role::client, o, params);
             auto echo = [](connection* c) -> task<void> {
