@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "engine/buffer_ring.hpp"
+#include "engine/cancel.hpp"
 #include "engine/detail/waiter.hpp"
 #include "engine/result.hpp"
 #include "engine/socket.hpp"
@@ -63,6 +64,10 @@ public:
     // The next chunk; the first form uses the stream's read timeout.
     read_awaitable read_some() noexcept;
     read_awaitable read_some(clock::time_point deadline) noexcept;
+    // The same under `token` instead of the task's own token: a wait that
+    // something else ends (a server's graceful stop ends an idle
+    // keep-alive wait), without a task of its own to carry the token.
+    read_awaitable read_some(clock::time_point deadline, cancel_token token) noexcept;
     // Bytes up to and including `delim`; errc::too_long past `max` bytes.
     task<result<std::string_view>> read_until(std::string delim, std::size_t max);
     task<result<std::span<const std::byte>>> read_exactly(std::size_t n);
@@ -100,12 +105,13 @@ private:
 // Waits for a chunk. `raw` reads skip the spill (used while gathering).
 class byte_stream::read_awaitable {
 public:
-    read_awaitable(byte_stream* s, bool raw, std::optional<clock::time_point> deadline = std::nullopt) noexcept
-        : s_(s), raw_(raw), deadline_(deadline) {}
+    read_awaitable(byte_stream* s, bool raw, std::optional<clock::time_point> deadline = std::nullopt,
+                   cancel_state* token = nullptr) noexcept
+        : s_(s), raw_(raw), deadline_(deadline), token_(token) {}
     bool await_ready() const noexcept { return (!raw_ && s_->has_spill()) || s_->chunk_ready(); }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-        return s_->park_reader(h, token_of(h), deadline_, w_);
+        return s_->park_reader(h, token_ ? token_ : token_of(h), deadline_, w_);
     }
     result<buffer_lease> await_resume() {
         if (auto st = w_.status(); !st) return st.error();  // timed out or cancelled
@@ -117,12 +123,16 @@ private:
     byte_stream* s_;
     bool raw_;
     std::optional<clock::time_point> deadline_;
+    cancel_state* token_;  // null: the awaiting task's
     detail::waiter w_;
 };
 
 inline byte_stream::read_awaitable byte_stream::read_some() noexcept { return read_awaitable(this, false); }
 inline byte_stream::read_awaitable byte_stream::read_some(clock::time_point deadline) noexcept {
     return read_awaitable(this, false, deadline);
+}
+inline byte_stream::read_awaitable byte_stream::read_some(clock::time_point deadline, cancel_token token) noexcept {
+    return read_awaitable(this, false, deadline, token.state());
 }
 
 }  // namespace squall

@@ -55,13 +55,6 @@ inflated_body inflate_request(const app_settings& s, const request_head& h, std:
     return out;
 }
 
-// The wait for a next request on a keep-alive connection, the one wait a
-// graceful shutdown cuts short: run under the shutdown token.
-task<result<buffer_lease>> idle_read(byte_stream* s, clock::time_point deadline) {
-    auto lease = co_await s->read_some(deadline);
-    co_return lease;
-}
-
 }  // namespace
 
 connection::connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown)
@@ -129,9 +122,8 @@ task<result<parse_event>> connection::pump(bool head) {
             const bool stoppable = head && !p_.in_message() && shutdown_.can_be_cancelled();
             if (stoppable && shutdown_.cancel_requested()) co_return errc::canceled;
             if (stoppable) {
-                auto wait = idle_read(s_.get(), deadline);
-                wait.set_cancel_token(shutdown_);
-                lease = co_await std::move(wait);
+                // The one wait a graceful shutdown cuts short: under its token.
+                lease = co_await s_->read_some(deadline, shutdown_);
                 if (!lease && shutdown_.cancel_requested()) co_return lease.error();  // a clean end
             } else {
                 lease = co_await s_->read_some(deadline);
