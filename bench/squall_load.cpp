@@ -30,7 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 #include "load/load.hpp"
 
 using namespace squall;

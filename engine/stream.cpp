@@ -1,4 +1,4 @@
-#include "engine/stream.hpp"
+#include <squall/engine/stream.hpp>
 
 #include <liburing.h>
 #include <arpa/inet.h>
@@ -11,10 +11,10 @@
 #include <climits>
 #include <thread>
 
-#include "engine/detail/send_zc.hpp"
-#include "engine/detail/tls_session.hpp"
-#include "engine/op.hpp"
-#include "engine/tls.hpp"
+#include <squall/engine/detail/send_zc.hpp>
+#include <squall/engine/detail/tls_session.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/tls.hpp>
 
 namespace squall {
 

@@ -1,5 +1,5 @@
 // The linked library's version (squall/version.hpp).
-#include "squall/version.hpp"
+#include <squall/version.hpp>
 
 namespace squall {
 

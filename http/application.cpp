@@ -5,11 +5,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 #include <stdexcept>
 
-#include "http/url.hpp"
+#include <squall/http/url.hpp>
 
 namespace squall::http {
 namespace {

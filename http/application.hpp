@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "http/detail/verbs.hpp"
-#include "http/handler.hpp"
+#include <squall/http/detail/verbs.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 

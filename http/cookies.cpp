@@ -1,8 +1,8 @@
-#include "http/cookies.hpp"
+#include <squall/http/cookies.hpp>
 
 #include <charconv>
 
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 namespace squall::http {
 namespace {

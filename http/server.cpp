@@ -1,12 +1,12 @@
-#include "http/server.hpp"
+#include <squall/http/server.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <memory>
 
-#include "engine/tls.hpp"
-#include "http/detail/connection.hpp"
+#include <squall/engine/tls.hpp>
+#include <squall/http/detail/connection.hpp>
 
 namespace squall::http {
 namespace {

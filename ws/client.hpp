@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/stream.hpp"
-#include "engine/task.hpp"
-#include "ws/connection.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/ws/connection.hpp>
 
 namespace squall::ws {
 

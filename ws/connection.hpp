@@ -38,16 +38,16 @@
 #include <utility>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/cancel.hpp"
-#include "engine/result.hpp"
-#include "engine/stream.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
-#include "engine/time.hpp"
-#include "ws/deflate.hpp"
-#include "ws/frame.hpp"
-#include "ws/reader.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/frame.hpp>
+#include <squall/ws/reader.hpp>
 
 namespace squall::ws {
 

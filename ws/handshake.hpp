@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::ws {
 

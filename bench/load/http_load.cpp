@@ -11,8 +11,8 @@
 #include <string_view>
 #include <system_error>
 
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
 #include "load/load.hpp"
 #include "load/response_scanner.hpp"
 

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "engine/sync.hpp"
-#include "engine/time.hpp"
-#include "http/handler.hpp"
-#include "ws/handler.hpp"
+#include <squall/engine/sync.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/ws/handler.hpp>
 
 namespace squall::examples {
 

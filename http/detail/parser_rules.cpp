@@ -1,7 +1,7 @@
 // The request rules llhttp leaves to the embedder (see parser.hpp).
 #include <cstring>
 
-#include "http/detail/llhttp_state.hpp"
+#include <squall/http/detail/llhttp_state.hpp>
 
 namespace squall::http::detail {
 namespace {

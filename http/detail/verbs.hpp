@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/task.hpp"
+#include <squall/engine/task.hpp>
 
 namespace squall::http {
 
