@@ -100,7 +100,7 @@ deb: deps
 	cmake --build $(DEB_BUILD) -j $(JOBS)
 	cd $(DEB_BUILD) && cpack -G DEB
 	dpkg-deb --info $(DEB_BUILD)/libsquall-dev_*.deb
-	lintian --fail-on error --no-tag-display-limit $(DEB_BUILD)/libsquall-dev_*.deb
+	lintian --fail-on error --tag-display-limit 0 $(DEB_BUILD)/libsquall-dev_*.deb
 
 # The ABI of the shared libraries against an earlier release (a git ref,
 # ABI_BASE=v0.1.0): abidiff from abigail-tools; see docs/api.md.

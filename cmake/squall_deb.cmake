@@ -6,10 +6,19 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME libsquall-dev)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "squall")
-set(CPACK_PACKAGE_CONTACT "squall developers <squall@localhost>")
+# Whoever publishes the package sets the maintainer (-DSQUALL_DEB_MAINTAINER=).
+set(SQUALL_DEB_MAINTAINER "squall developers <squall-dev@squall.invalid>" CACHE STRING
+  "Maintainer field of the Debian package")
+set(CPACK_PACKAGE_CONTACT "${SQUALL_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "io_uring server engine for C++20 (development files)")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "io_uring server engine for C++20 (development files)\n squall is a Linux server engine in the spirit of Python's Tornado: an event\n loop on io_uring, coroutine tasks, an HTTP/1.1 server with class-based\n handlers, WebSockets and TLS.\n .\n This package holds the headers, the shared and static libraries, the\n CMake package and the pkg-config file.")
+# The long description; CPack puts the summary above it as the synopsis.
+set(CPACK_PACKAGE_DESCRIPTION
+  "squall is a Linux server engine in the spirit of Python's Tornado: an event
+loop on io_uring, coroutine tasks, an HTTP/1.1 server with class-based
+handlers, WebSockets and TLS.
+.
+This package holds the headers, the shared and static libraries, the
+CMake package and the pkg-config file.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -18,6 +27,8 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "liburing-dev (>= 2.3), libspdlog-dev, nlohmann-json3-dev, libwolfssl-dev, zlib1g-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Shared libraries in /usr/lib: ldconfig runs through dpkg's trigger.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_COMPONENTS_ALL runtime development)
 set(CPACK_DEB_COMPONENT_INSTALL OFF)

@@ -77,6 +77,8 @@ add_custom_command(OUTPUT ${_merged}
   COMMAND_EXPAND_LISTS VERBATIM)
 set_source_files_properties(${_merged} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
 squall_package_lib(http static ${_merged})
+# The objects' file dependencies alone do not order the targets.
+add_dependencies(squall_http_static squall_http squall_llhttp)
 target_link_libraries(squall_http_static
   PUBLIC squall_engine_static nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB)
 
