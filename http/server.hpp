@@ -5,7 +5,7 @@
 // SIGTERM (stop accepting, let requests in progress finish within the
 // drain time). serve_listener() is one loop's part, for embedding squall
 // in a loop of one's own and for tests. The application must outlive the
-// serving. Tests: tests/http/server_test.cpp.
+// serving. Tests: tests/http/handler_test.cpp, tests/http/clients_test.py.
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 //
 // Pure functions on borrowed strings; any thread. The server side runs in
 // ws/handler.cpp, the client side in ws/client.cpp.
-// Tests: tests/ws/handshake_test.cpp.
+// Tests: tests/ws/handler_test.cpp (handshake.*).
 #pragma once
 
 #include <string>

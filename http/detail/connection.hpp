@@ -13,7 +13,8 @@
 // Deadlines: the whole head within header_timeout, each body read within
 // body_timeout, the next request within keepalive_timeout, each write
 // within write_timeout. Loop thread only; owned by its serving task.
-// Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
+// Tests: tests/http/handler_test.cpp, tests/http/bad_input_test.cpp,
+// tests/http/slow_client_test.cpp.
 #pragma once
 
 #include <string>
