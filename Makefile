@@ -16,7 +16,7 @@ DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8
 
-.PHONY: all deps build test asan run bench clean
+.PHONY: all deps build test asan run bench clean install deb abi-check
 
 all: build
 
@@ -80,8 +80,35 @@ FEATURES_BENCH_ARGS ?= --rt
 bench-features: build
 	/usr/bin/python3 bench/features_bench.py --build $(BUILD) $(FEATURES_BENCH_ARGS)
 
-clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+clean: clean-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD)
+
+# squall as a library (cmake/squall_install.cmake): headers under
+# $(PREFIX)/include/squall, shared and static libraries, the CMake package
+# (find_package(squall)) and squall.pc. DESTDIR= stages the install.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# One Debian package, libsquall-dev, built for /usr from its own tree
+# without tests or examples, then checked by lintian (an error fails).
+DEB_BUILD    ?= build-deb
+DEB_PACKAGES_TOOLS := dpkg-dev lintian file
+deb: deps
+	@scripts/install-deps $(DEB_PACKAGES_TOOLS)
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DSQUALL_WERROR=ON \
+	  -DSQUALL_BUILD_TESTS=OFF -DSQUALL_BUILD_EXAMPLES=OFF -DSQUALL_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+	dpkg-deb --info $(DEB_BUILD)/libsquall-dev_*.deb
+	lintian --fail-on error --tag-display-limit 0 $(DEB_BUILD)/libsquall-dev_*.deb
+
+# The ABI of the shared libraries against an earlier release (a git ref,
+# ABI_BASE=v0.1.0): abidiff from abigail-tools; see docs/api.md.
+ABI_BASE ?=
+abi-check: deps
+	@scripts/install-deps abigail-tools
+	scripts/abi-check $(ABI_BASE)
 
 # TCP echo load run: examples/echo against a plain epoll echo server
 # (bench/), server pinned to CPU 0 and load client to CPU 1, then the RSS
@@ -149,5 +176,3 @@ fuzz: deps
 
 clean-fuzz:
 	rm -rf $(FUZZ_BUILD)
-
-clean: clean-fuzz

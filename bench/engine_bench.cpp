@@ -26,11 +26,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/op.hpp"
-#include "engine/task.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/thread_pool.hpp>
+#include <squall/engine/time.hpp>
 
 namespace {
 

@@ -37,8 +37,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/tls.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/tls.hpp>
 #include "load/load.hpp"
 
 using namespace squall;

@@ -14,9 +14,9 @@
 #include <string>
 #include <thread>
 
-#include "engine/loop.hpp"
-#include "engine/socket.hpp"
-#include "engine/stream.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/stream.hpp>
 
 namespace {
 

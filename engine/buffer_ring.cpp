@@ -1,4 +1,4 @@
-#include "engine/buffer_ring.hpp"
+#include <squall/engine/buffer_ring.hpp>
 
 #include <sys/mman.h>
 
@@ -8,7 +8,7 @@
 #include <iterator>
 #include <system_error>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall {
 

@@ -1,5 +1,5 @@
 // What every byte_stream shares: gathering reads. See byte_stream.hpp.
-#include "engine/byte_stream.hpp"
+#include <squall/engine/byte_stream.hpp>
 
 namespace squall {
 

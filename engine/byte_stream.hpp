@@ -40,13 +40,13 @@
 #include <variant>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/cancel.hpp"
-#include "engine/detail/waiter.hpp"
-#include "engine/result.hpp"
-#include "engine/socket.hpp"
-#include "engine/task.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/time.hpp>
 
 namespace squall {
 

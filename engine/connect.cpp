@@ -1,4 +1,4 @@
-#include "engine/connect.hpp"
+#include <squall/engine/connect.hpp>
 
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <memory>
 
-#include "engine/op.hpp"
-#include "engine/resolver.hpp"
-#include "engine/sync.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/engine/resolver.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/when.hpp>
 
 namespace squall {
 namespace {

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/socket.hpp"
-#include "engine/task.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/time.hpp>
 
 namespace squall {
 

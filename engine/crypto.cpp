@@ -1,4 +1,4 @@
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 #include <sys/random.h>
 #include <wolfssl/options.h>

@@ -6,7 +6,7 @@
 #include <new>
 #include <utility>
 
-#include "engine/task.hpp"
+#include <squall/engine/task.hpp>
 
 namespace squall::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/listener.hpp"
+#include <squall/engine/listener.hpp>
 
 #include <liburing.h>
 #include <unistd.h>

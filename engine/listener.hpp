@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <deque>
 
-#include "engine/detail/waiter.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/socket.hpp"
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/socket.hpp>
 
 namespace squall {
 

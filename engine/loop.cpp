@@ -1,4 +1,4 @@
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 #include <system_error>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/thread_pool.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/thread_pool.hpp>
 
 namespace squall {
 namespace {

@@ -31,10 +31,10 @@
 #include <thread>
 #include <vector>
 
-#include "engine/detail/log.hpp"
-#include "engine/detail/timer_heap.hpp"
-#include "engine/ring.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/detail/log.hpp>
+#include <squall/engine/detail/timer_heap.hpp>
+#include <squall/engine/ring.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

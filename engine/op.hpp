@@ -23,10 +23,10 @@
 #include <cstddef>
 #include <span>
 
-#include "engine/cancel.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

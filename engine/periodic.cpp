@@ -1,4 +1,4 @@
-#include "engine/periodic.hpp"
+#include <squall/engine/periodic.hpp>
 
 #include <random>
 #include <stdexcept>

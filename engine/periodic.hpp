@@ -11,7 +11,7 @@
 
 #include <functional>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall {
 

@@ -32,11 +32,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "engine/detail/handoff.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/detail/handoff.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 
@@ -162,4 +162,4 @@ private:
 
 }  // namespace squall
 
-#include "engine/detail/queue_impl.hpp"
+#include <squall/engine/detail/queue_impl.hpp>

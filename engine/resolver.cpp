@@ -1,4 +1,4 @@
-#include "engine/resolver.hpp"
+#include <squall/engine/resolver.hpp>
 
 #include <arpa/inet.h>
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "engine/detail/dns_cache.hpp"
-#include "engine/detail/dns_channel.hpp"
-#include "engine/detail/waiter.hpp"
+#include <squall/engine/detail/dns_cache.hpp>
+#include <squall/engine/detail/dns_channel.hpp>
+#include <squall/engine/detail/waiter.hpp>
 
 namespace squall {
 namespace {

@@ -39,9 +39,9 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/socket.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

@@ -1,4 +1,4 @@
-#include "engine/result.hpp"
+#include <squall/engine/result.hpp>
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "engine/ring.hpp"
+#include <squall/engine/ring.hpp>
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "engine/server.hpp"
+#include <squall/engine/server.hpp>
 
 #include <csignal>
 #include <latch>

@@ -15,9 +15,9 @@
 #include <chrono>
 #include <functional>
 
-#include "engine/cancel.hpp"
-#include "engine/loop.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <system_error>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall {
 

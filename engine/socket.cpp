@@ -1,4 +1,4 @@
-#include "engine/socket.hpp"
+#include <squall/engine/socket.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -9,8 +9,8 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "engine/op.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/engine/time.hpp>
 
 namespace squall {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/result.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

@@ -1,6 +1,6 @@
 // The socket stream: set-up, close, and the receive side. Writes are in
 // stream_write.cpp, SEND_ZC in stream_zc.cpp, TLS in stream_tls.cpp.
-#include "engine/stream.hpp"
+#include <squall/engine/stream.hpp>
 
 #include <liburing.h>
 #include <arpa/inet.h>
@@ -13,10 +13,10 @@
 #include <climits>
 #include <thread>
 
-#include "engine/detail/stream_parts.hpp"
-#include "engine/detail/tls_session.hpp"
-#include "engine/op.hpp"
-#include "engine/tls.hpp"
+#include <squall/engine/detail/stream_parts.hpp>
+#include <squall/engine/detail/tls_session.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/tls.hpp>
 
 namespace squall {
 

@@ -69,14 +69,14 @@
 #include <variant>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/byte_stream.hpp"
-#include "engine/detail/chunk_ring.hpp"
-#include "engine/detail/waiter.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/socket.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/byte_stream.hpp>
+#include <squall/engine/detail/chunk_ring.hpp>
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

@@ -2,10 +2,10 @@
 // fed to the session (tls_pump), and readers take plaintext from it.
 #include <liburing.h>
 
-#include "engine/detail/stream_parts.hpp"
-#include "engine/detail/tls_session.hpp"
-#include "engine/op.hpp"
-#include "engine/tls.hpp"
+#include <squall/engine/detail/stream_parts.hpp>
+#include <squall/engine/detail/tls_session.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/tls.hpp>
 
 namespace squall {
 

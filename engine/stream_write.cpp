@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <climits>
 
-#include "engine/detail/stream_parts.hpp"
-#include "engine/detail/tls_session.hpp"
-#include "engine/op.hpp"
+#include <squall/engine/detail/stream_parts.hpp>
+#include <squall/engine/detail/tls_session.hpp>
+#include <squall/engine/op.hpp>
 
 namespace squall {
 

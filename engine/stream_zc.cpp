@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "engine/detail/send_zc.hpp"
-#include "engine/detail/stream_parts.hpp"
+#include <squall/engine/detail/send_zc.hpp>
+#include <squall/engine/detail/stream_parts.hpp>
 
 namespace squall {
 

@@ -1,4 +1,4 @@
-#include "engine/sync.hpp"
+#include <squall/engine/sync.hpp>
 
 #include <cassert>
 #include <utility>

@@ -25,11 +25,11 @@
 #include <cstddef>
 #include <optional>
 
-#include "engine/detail/handoff.hpp"
-#include "engine/detail/waiter.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/detail/handoff.hpp>
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

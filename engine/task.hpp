@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "engine/cancel.hpp"
+#include <squall/engine/cancel.hpp>
 
 namespace squall {
 

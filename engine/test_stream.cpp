@@ -1,10 +1,10 @@
 // The in-memory test stream. See test_stream.hpp.
-#include "engine/test_stream.hpp"
+#include <squall/engine/test_stream.hpp>
 
 #include <algorithm>
 #include <cstring>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall {
 

@@ -36,7 +36,7 @@
 #include <system_error>
 #include <utility>
 
-#include "engine/byte_stream.hpp"
+#include <squall/engine/byte_stream.hpp>
 
 namespace squall {
 

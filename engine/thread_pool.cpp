@@ -1,4 +1,4 @@
-#include "engine/thread_pool.hpp"
+#include <squall/engine/thread_pool.hpp>
 
 #include <pthread.h>
 #include <signal.h>

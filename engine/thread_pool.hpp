@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall {
 

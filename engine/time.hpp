@@ -17,11 +17,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "engine/cancel.hpp"
-#include "engine/detail/waiter.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

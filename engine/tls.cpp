@@ -1,6 +1,6 @@
 // TLS contexts and sessions over wolfSSL (see engine/tls.hpp and
 // engine/detail/tls_session.hpp).
-#include "engine/tls.hpp"
+#include <squall/engine/tls.hpp>
 
 #include <strings.h>
 #include <wolfssl/options.h>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "engine/detail/tls_session.hpp"
+#include <squall/engine/detail/tls_session.hpp>
 
 namespace squall {
 namespace {

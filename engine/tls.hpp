@@ -30,7 +30,7 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 
 namespace squall {
 

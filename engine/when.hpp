@@ -27,8 +27,8 @@
 #include <variant>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall {
 

@@ -11,7 +11,7 @@
 
 #include "chat/chat_room.hpp"
 #include "common/server_flags.hpp"
-#include "http/server.hpp"
+#include <squall/http/server.hpp>
 
 using namespace squall;
 

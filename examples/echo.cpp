@@ -15,10 +15,10 @@
 
 #include <csignal>
 
-#include "engine/listener.hpp"
-#include "engine/loop.hpp"
-#include "engine/server.hpp"
-#include "engine/stream.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/server.hpp>
+#include <squall/engine/stream.hpp>
 #include "common/server_flags.hpp"
 
 using namespace squall;

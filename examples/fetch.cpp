@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "http/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/http/client.hpp>
 
 using namespace squall;
 

@@ -11,9 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/server_flags.hpp"
-#include "http/application.hpp"
-#include "http/server.hpp"
-#include "http/static_files.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/server.hpp>
+#include <squall/http/static_files.hpp>
 
 using namespace squall;
 

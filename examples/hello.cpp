@@ -8,7 +8,7 @@
 
 #include "common/hello_routes.hpp"
 #include "common/server_flags.hpp"
-#include "http/server.hpp"
+#include <squall/http/server.hpp>
 
 using namespace squall;
 

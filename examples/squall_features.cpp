@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/ring.hpp"
+#include <squall/engine/ring.hpp>
 
 #ifndef SQUALL_LIBURING_VERSION
 #define SQUALL_LIBURING_VERSION "unknown"

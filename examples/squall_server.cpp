@@ -19,8 +19,8 @@
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
-#include "http/server.hpp"
-#include "http/static_files.hpp"
+#include <squall/http/server.hpp>
+#include <squall/http/static_files.hpp>
 #include "todo/store.hpp"
 
 using namespace squall;

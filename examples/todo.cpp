@@ -20,7 +20,7 @@
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
-#include "http/server.hpp"
+#include <squall/http/server.hpp>
 #include "todo/store.hpp"
 
 using namespace squall;

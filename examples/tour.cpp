@@ -6,11 +6,11 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/loop.hpp"
-#include "engine/queue.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/queue.hpp>
+#include <squall/engine/thread_pool.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

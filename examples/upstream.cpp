@@ -19,12 +19,12 @@
 #include <memory>
 #include <string>
 
-#include "engine/listener.hpp"
-#include "engine/server.hpp"
-#include "http/application.hpp"
-#include "http/client.hpp"
-#include "http/handler.hpp"
-#include "http/server.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/server.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/client.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/http/server.hpp>
 
 using namespace squall;
 

@@ -19,9 +19,9 @@
 #include <string>
 
 #include "common/server_flags.hpp"
-#include "http/application.hpp"
-#include "http/server.hpp"
-#include "ws/handler.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/server.hpp>
+#include <squall/ws/handler.hpp>
 
 using namespace squall;
 

@@ -1,4 +1,4 @@
-#include "http/access_log.hpp"
+#include <squall/http/access_log.hpp>
 
 #include <spdlog/spdlog.h>
 

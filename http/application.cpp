@@ -5,13 +5,13 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "http/static_files.hpp"
-#include "http/url.hpp"
+#include <squall/http/static_files.hpp>
+#include <squall/http/url.hpp>
 
 namespace squall::http {
 namespace {

@@ -31,9 +31,9 @@
 #include <utility>
 #include <vector>
 
-#include "http/access_log.hpp"
-#include "http/detail/verbs.hpp"
-#include "http/handler.hpp"
+#include <squall/http/access_log.hpp>
+#include <squall/http/detail/verbs.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 

@@ -1,11 +1,11 @@
 // The client's fetch: the queue, redirects, retries. See client.hpp.
-#include "http/client.hpp"
+#include <squall/http/client.hpp>
 
 #include <cerrno>
 
-#include "engine/tls.hpp"
-#include "http/detail/client_pool.hpp"
-#include "http/request.hpp"
+#include <squall/engine/tls.hpp>
+#include <squall/http/detail/client_pool.hpp>
+#include <squall/http/request.hpp>
 
 namespace squall::http {
 namespace {

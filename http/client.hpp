@@ -36,9 +36,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/task.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/time.hpp>
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "http/cookies.hpp"
+#include <squall/http/cookies.hpp>
 
 #include <cctype>
 #include <charconv>
@@ -6,8 +6,8 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "engine/crypto.hpp"
-#include "http/request.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/http/request.hpp>
 
 namespace squall::http {
 namespace {

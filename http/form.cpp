@@ -1,8 +1,8 @@
-#include "http/form.hpp"
+#include <squall/http/form.hpp>
 
 #include <algorithm>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http {
 namespace {

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.hpp"
+#include <squall/engine/result.hpp>
 
 namespace squall::http {
 

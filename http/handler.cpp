@@ -1,4 +1,4 @@
-#include "http/handler.hpp"
+#include <squall/http/handler.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -6,11 +6,11 @@
 #include <chrono>
 #include <cstring>
 
-#include "http/application.hpp"
-#include "http/cookies.hpp"
-#include "http/detail/connection.hpp"
-#include "http/detail/exchange.hpp"
-#include "http/status.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/cookies.hpp>
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/status.hpp>
 
 namespace squall::http {
 namespace {

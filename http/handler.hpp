@@ -34,13 +34,13 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/result.hpp"
-#include "engine/byte_stream.hpp"
-#include "engine/task.hpp"
-#include "http/cookies.hpp"
-#include "http/form.hpp"
-#include "http/request.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/byte_stream.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/http/cookies.hpp>
+#include <squall/http/form.hpp>
+#include <squall/http/request.hpp>
 
 namespace squall::http {
 

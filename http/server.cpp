@@ -1,4 +1,4 @@
-#include "http/server.hpp"
+#include <squall/http/server.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -9,10 +9,10 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "engine/when.hpp"
+#include <squall/engine/when.hpp>
 
-#include "engine/tls.hpp"
-#include "http/detail/connection.hpp"
+#include <squall/engine/tls.hpp>
+#include <squall/http/detail/connection.hpp>
 
 namespace squall::http {
 namespace {

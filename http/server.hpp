@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/listener.hpp"
-#include "engine/server.hpp"
-#include "engine/stream.hpp"
-#include "engine/task.hpp"
-#include "http/application.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/listener.hpp>
+#include <squall/engine/server.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/http/application.hpp>
 
 namespace squall::http {
 

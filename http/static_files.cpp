@@ -1,4 +1,4 @@
-#include "http/static_files.hpp"
+#include <squall/http/static_files.hpp>
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -12,12 +12,12 @@
 #include <system_error>
 #include <unordered_map>
 
-#include "engine/crypto.hpp"
-#include "http/application.hpp"
-#include "http/detail/compress.hpp"
-#include "http/detail/connection.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/detail/handler_access.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/detail/compress.hpp>
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/detail/handler_access.hpp>
 
 namespace squall::http {
 namespace {

@@ -33,10 +33,10 @@
 #include <string>
 #include <string_view>
 
-#include "engine/socket.hpp"
-#include "engine/task.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/handler.hpp"
+#include <squall/engine/socket.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 

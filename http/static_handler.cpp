@@ -3,11 +3,11 @@
 #include <atomic>
 #include <charconv>
 
-#include "http/detail/compress.hpp"
-#include "http/detail/connection.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/detail/handler_access.hpp"
-#include "http/static_files.hpp"
+#include <squall/http/detail/compress.hpp>
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/detail/handler_access.hpp>
+#include <squall/http/static_files.hpp>
 
 namespace squall::http {
 namespace {

@@ -1,4 +1,4 @@
-#include "http/status.hpp"
+#include <squall/http/status.hpp>
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "http/template.hpp"
+#include <squall/http/template.hpp>
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -13,9 +13,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "engine/socket.hpp"
-#include "http/application.hpp"
-#include "http/handler.hpp"
+#include <squall/engine/socket.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 namespace {

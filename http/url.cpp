@@ -1,4 +1,4 @@
-#include "http/url.hpp"
+#include <squall/http/url.hpp>
 
 namespace squall::http {
 namespace {

@@ -1,10 +1,10 @@
 // One message to many connections. See broadcast.hpp.
-#include "ws/broadcast.hpp"
+#include <squall/ws/broadcast.hpp>
 
 #include <memory>
 #include <string>
 
-#include "ws/writer.hpp"
+#include <squall/ws/writer.hpp>
 
 namespace squall::ws {
 

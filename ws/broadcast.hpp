@@ -18,7 +18,7 @@
 #include <span>
 #include <string_view>
 
-#include "ws/connection.hpp"
+#include <squall/ws/connection.hpp>
 
 namespace squall::ws {
 

@@ -1,17 +1,17 @@
 // The client's opening handshake. See client.hpp.
-#include "ws/client.hpp"
+#include <squall/ws/client.hpp>
 
 #include <netdb.h>
 
 #include <charconv>
 #include <cstring>
 
-#include "engine/socket.hpp"
-#include "engine/tls.hpp"
-#include "engine/thread_pool.hpp"
-#include "engine/time.hpp"
-#include "http/request.hpp"
-#include "ws/handshake.hpp"
+#include <squall/engine/socket.hpp>
+#include <squall/engine/tls.hpp>
+#include <squall/engine/thread_pool.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/request.hpp>
+#include <squall/ws/handshake.hpp>
 
 namespace squall::ws {
 

@@ -12,7 +12,7 @@
 // (by default one shared context on the system's trust store), and the
 // TLS handshake (certificate, SNI, host name) runs inside connect_timeout
 // before the upgrade request. Loop thread only.
-// Tests: tests/ws/client_test.cpp, tests/examples/ws_node_server_test.py.
+// Tests: tests/ws/client_test.cpp, tests/ws/node_peer_test.cpp.
 #pragma once
 
 #include <chrono>
@@ -21,10 +21,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/stream.hpp"
-#include "engine/task.hpp"
-#include "ws/connection.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/ws/connection.hpp>
 
 namespace squall::ws {
 

@@ -1,5 +1,5 @@
 // One open WebSocket over a stream. See connection.hpp.
-#include "ws/connection.hpp"
+#include <squall/ws/connection.hpp>
 
 #include <spdlog/spdlog.h>
 #include <sys/uio.h>

@@ -47,18 +47,18 @@
 #include <utility>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/cancel.hpp"
-#include "engine/result.hpp"
-#include "engine/byte_stream.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
-#include "engine/time.hpp"
-#include "ws/deflate.hpp"
-#include "ws/frame.hpp"
-#include "ws/detail/send_queue.hpp"
-#include "ws/reader.hpp"
-#include "ws/writer.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/byte_stream.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/frame.hpp>
+#include <squall/ws/detail/send_queue.hpp>
+#include <squall/ws/reader.hpp>
+#include <squall/ws/writer.hpp>
 
 namespace squall::ws {
 

@@ -3,9 +3,9 @@
 // write does. See connection.hpp and ws/detail/send_queue.hpp.
 #include <spdlog/spdlog.h>
 
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
-#include "ws/connection.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/ws/connection.hpp>
 
 namespace squall::ws {
 

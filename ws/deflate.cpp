@@ -1,5 +1,5 @@
 // permessage-deflate negotiation and zlib streams. See deflate.hpp.
-#include "ws/deflate.hpp"
+#include <squall/ws/deflate.hpp>
 
 #include <zlib.h>
 

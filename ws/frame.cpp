@@ -1,5 +1,5 @@
 // RFC 6455 frame headers and masking. See frame.hpp.
-#include "ws/frame.hpp"
+#include <squall/ws/frame.hpp>
 
 #include <bit>
 #include <cstring>

@@ -1,14 +1,14 @@
 // The server side of the opening handshake and the session loop. See
 // handler.hpp.
-#include "ws/handler.hpp"
+#include <squall/ws/handler.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <exception>
 
-#include "engine/loop.hpp"
-#include "http/request.hpp"
-#include "ws/handshake.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/http/request.hpp>
+#include <squall/ws/handshake.hpp>
 
 namespace squall::ws {
 

@@ -34,9 +34,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/task.hpp"
-#include "http/handler.hpp"
-#include "ws/connection.hpp"
+#include <squall/engine/task.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/ws/connection.hpp>
 
 namespace squall::ws {
 

@@ -1,7 +1,7 @@
 // Handshake helpers. See handshake.hpp.
-#include "ws/handshake.hpp"
+#include <squall/ws/handshake.hpp>
 
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 namespace squall::ws {
 

@@ -3,14 +3,14 @@
 //
 // Pure functions on borrowed strings; any thread. The server side runs in
 // ws/handler.cpp, the client side in ws/client.cpp.
-// Tests: tests/ws/handshake_test.cpp.
+// Tests: tests/ws/handler_test.cpp (handshake.*).
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::ws {
 

@@ -1,5 +1,5 @@
 // The receiving state machine of RFC 6455 (+ RFC 7692). See reader.hpp.
-#include "ws/reader.hpp"
+#include <squall/ws/reader.hpp>
 
 #include <algorithm>
 #include <cstring>

@@ -24,9 +24,9 @@
 #include <string>
 #include <string_view>
 
-#include "ws/deflate.hpp"
-#include "ws/frame.hpp"
-#include "ws/utf8.hpp"
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/frame.hpp>
+#include <squall/ws/utf8.hpp>
 
 namespace squall::ws {
 

@@ -1,5 +1,5 @@
 // Incremental UTF-8 validation. See utf8.hpp.
-#include "ws/utf8.hpp"
+#include <squall/ws/utf8.hpp>
 
 #include <cstring>
 

@@ -1,10 +1,10 @@
 // Messages to wire bytes. See writer.hpp.
-#include "ws/writer.hpp"
+#include <squall/ws/writer.hpp>
 
 #include <algorithm>
 #include <cstring>
 
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 namespace squall::ws {
 

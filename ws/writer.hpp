@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
-#include "ws/deflate.hpp"
-#include "ws/frame.hpp"
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/frame.hpp>
 
 namespace squall::ws {
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/when.hpp"
-#include "http/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/when.hpp>
+#include <squall/http/client.hpp>
 
 using namespace squall;
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <system_error>
 
-#include "engine/connect.hpp"
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/connect.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
 #include "load/load.hpp"
 #include "load/response_scanner.hpp"
 

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/socket.hpp"
-#include "engine/stream.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
 #include "load/histogram.hpp"
 
 namespace squall::load {

@@ -22,9 +22,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/crypto.hpp"
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
 #include "load/load.hpp"
 
 namespace squall::load {

@@ -1,4 +1,4 @@
-#include "engine/detail/dns_cache.hpp"
+#include <squall/engine/detail/dns_cache.hpp>
 
 #include <algorithm>
 

@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/socket.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/socket.hpp>
 
 namespace squall::detail {
 

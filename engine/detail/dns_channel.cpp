@@ -1,4 +1,4 @@
-#include "engine/detail/dns_channel.hpp"
+#include <squall/engine/detail/dns_channel.hpp>
 
 #include <poll.h>
 #include <sys/time.h>

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 namespace squall::detail {
 

@@ -1,4 +1,4 @@
-#include "engine/detail/handoff.hpp"
+#include <squall/engine/detail/handoff.hpp>
 
 namespace squall::detail {
 

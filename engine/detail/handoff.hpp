@@ -22,10 +22,10 @@
 #include <coroutine>
 #include <optional>
 
-#include "engine/cancel.hpp"
-#include "engine/detail/waiter.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/waiter.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
 
 namespace squall::detail {
 

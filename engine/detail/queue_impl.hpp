@@ -5,7 +5,7 @@
 #include <optional>
 #include <utility>
 
-#include "engine/queue.hpp"
+#include <squall/engine/queue.hpp>
 
 namespace squall {
 

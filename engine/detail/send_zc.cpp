@@ -1,4 +1,4 @@
-#include "engine/detail/send_zc.hpp"
+#include <squall/engine/detail/send_zc.hpp>
 
 #include <liburing.h>
 #include <sys/socket.h>

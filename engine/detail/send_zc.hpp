@@ -13,8 +13,8 @@
 #include <memory>
 #include <span>
 
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
 
 namespace squall::detail {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine/stream.hpp"
+#include <squall/engine/stream.hpp>
 
 namespace squall {
 

@@ -1,8 +1,8 @@
-#include "engine/detail/timer_heap.hpp"
+#include <squall/engine/detail/timer_heap.hpp>
 
 #include <utility>
 
-#include "engine/detail/log.hpp"
+#include <squall/engine/detail/log.hpp>
 
 namespace squall::detail {
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <system_error>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/time.hpp>
 
 struct WOLFSSL;
 

@@ -1,4 +1,4 @@
-#include "engine/detail/waiter.hpp"
+#include <squall/engine/detail/waiter.hpp>
 
 namespace squall::detail {
 

@@ -13,9 +13,9 @@
 #include <coroutine>
 #include <optional>
 
-#include "engine/cancel.hpp"
-#include "engine/loop.hpp"
-#include "engine/result.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/result.hpp>
 
 namespace squall::detail {
 

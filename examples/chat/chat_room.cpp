@@ -10,12 +10,12 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "engine/sync.hpp"
-#include "engine/time.hpp"
-#include "http/handler.hpp"
-#include "http/template.hpp"
-#include "ws/broadcast.hpp"
-#include "ws/handler.hpp"
+#include <squall/engine/sync.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/http/template.hpp>
+#include <squall/ws/broadcast.hpp>
+#include <squall/ws/handler.hpp>
 
 namespace squall::examples {
 

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "http/application.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/http/application.hpp>
 
 namespace squall::examples {
 

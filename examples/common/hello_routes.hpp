@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 namespace squall::examples {
 

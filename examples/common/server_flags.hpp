@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/listener.hpp"
-#include "engine/server.hpp"
-#include "engine/stream.hpp"
-#include "engine/tls.hpp"
-#include "http/server.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/server.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/tls.hpp>
+#include <squall/http/server.hpp>
 
 namespace squall::examples {
 

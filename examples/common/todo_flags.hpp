@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/crypto.hpp"
-#include "http/application.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/http/application.hpp>
 #include "todo/password.hpp"
 #include "todo/store.hpp"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "todo/password.hpp"
 
 namespace squall::examples {

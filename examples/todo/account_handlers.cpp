@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "common/todo_routes.hpp"
-#include "engine/thread_pool.hpp"
+#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
 #include "todo/password.hpp"
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "engine/thread_pool.hpp"
+#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
 
 namespace squall::examples {

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/handler.hpp"
+#include <squall/http/handler.hpp>
 #include "todo/store.hpp"
 
 namespace squall::examples {

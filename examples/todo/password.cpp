@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 namespace squall::examples {
 namespace {

@@ -2,7 +2,7 @@
 // the logged-in owner only.
 #include <charconv>
 
-#include "engine/thread_pool.hpp"
+#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
 
 namespace squall::examples {

@@ -5,11 +5,11 @@
 #include <cctype>
 #include <charconv>
 
-#include "engine/crypto.hpp"
-#include "http/detail/client_pool.hpp"
-#include "http/detail/content_decoder.hpp"
-#include "http/request.hpp"
-#include "http/url.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/http/detail/client_pool.hpp>
+#include <squall/http/detail/content_decoder.hpp>
+#include <squall/http/request.hpp>
+#include <squall/http/url.hpp>
 
 namespace squall::http::detail {
 namespace {

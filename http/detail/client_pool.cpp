@@ -1,5 +1,5 @@
 // The pool and opening connections. See client_pool.hpp.
-#include "http/detail/client_pool.hpp"
+#include <squall/http/detail/client_pool.hpp>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "engine/connect.hpp"
-#include "engine/crypto.hpp"
-#include "engine/op.hpp"
-#include "engine/resolver.hpp"
-#include "engine/socket.hpp"
-#include "engine/time.hpp"
-#include "http/url.hpp"
+#include <squall/engine/connect.hpp>
+#include <squall/engine/crypto.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/resolver.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/url.hpp>
 
 namespace squall::http::detail {
 

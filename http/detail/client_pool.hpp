@@ -17,14 +17,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/stream.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
-#include "engine/tls.hpp"
-#include "http/client.hpp"
-#include "http/detail/client_url.hpp"
-#include "http/detail/response_parser.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/engine/tls.hpp>
+#include <squall/http/client.hpp>
+#include <squall/http/detail/client_url.hpp>
+#include <squall/http/detail/response_parser.hpp>
 
 namespace squall::http::detail {
 

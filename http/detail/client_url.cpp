@@ -1,9 +1,9 @@
-#include "http/detail/client_url.hpp"
+#include <squall/http/detail/client_url.hpp>
 
 #include <charconv>
 #include <vector>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {

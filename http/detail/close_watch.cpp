@@ -1,10 +1,10 @@
 // The close watch of a connection: see close_watch.hpp.
-#include "http/detail/close_watch.hpp"
+#include <squall/http/detail/close_watch.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include "http/detail/connection.hpp"
-#include "http/detail/exchange.hpp"
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/exchange.hpp>
 
 namespace squall::http::detail {
 

@@ -15,7 +15,7 @@
 
 #include <coroutine>
 
-#include "engine/task.hpp"
+#include <squall/engine/task.hpp>
 
 namespace squall::http::detail {
 

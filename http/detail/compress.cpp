@@ -1,13 +1,13 @@
-#include "http/detail/compress.hpp"
+#include <squall/http/detail/compress.hpp>
 
 #include <libdeflate.h>
 
 #include <charconv>
 #include <memory>
 
-#include "http/detail/exchange.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/request.hpp"
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {

@@ -1,15 +1,15 @@
-#include "http/detail/connection.hpp"
+#include <squall/http/detail/connection.hpp>
 
 #include <charconv>
 #include <optional>
 #include <spdlog/spdlog.h>
 
-#include "http/application.hpp"
-#include "http/detail/date.hpp"
-#include "http/detail/exchange.hpp"
-#include "http/detail/gzip.hpp"
-#include "http/detail/transform.hpp"
-#include "http/status.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/detail/date.hpp>
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/detail/gzip.hpp>
+#include <squall/http/detail/transform.hpp>
+#include <squall/http/status.hpp>
 
 namespace squall::http::detail {
 namespace {

@@ -25,15 +25,15 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/byte_stream.hpp"
-#include "engine/result.hpp"
-#include "engine/stream.hpp"
-#include "engine/task.hpp"
-#include "http/detail/file_send.hpp"
-#include "http/detail/parser.hpp"
-#include "http/detail/verbs.hpp"
-#include "http/handler.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/byte_stream.hpp>
+#include <squall/engine/result.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/http/detail/file_send.hpp>
+#include <squall/http/detail/parser.hpp>
+#include <squall/http/detail/verbs.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 class application;

@@ -1,11 +1,11 @@
-#include "http/detail/content_decoder.hpp"
+#include <squall/http/detail/content_decoder.hpp>
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <climits>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {

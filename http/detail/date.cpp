@@ -1,4 +1,4 @@
-#include "http/detail/date.hpp"
+#include <squall/http/detail/date.hpp>
 
 #include <ctime>
 

@@ -1,11 +1,11 @@
-#include "http/detail/exchange.hpp"
+#include <squall/http/detail/exchange.hpp>
 
 #include <charconv>
 #include <stdexcept>
 
-#include "http/detail/connection.hpp"
-#include "http/handler.hpp"
-#include "http/url.hpp"
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/http/url.hpp>
 
 namespace squall::http::detail {
 

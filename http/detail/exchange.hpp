@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/task.hpp"
-#include "http/form.hpp"
-#include "http/request.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/http/form.hpp>
+#include <squall/http/request.hpp>
 
 namespace squall::http {
 class application;

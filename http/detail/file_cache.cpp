@@ -1,4 +1,4 @@
-#include "http/detail/file_cache.hpp"
+#include <squall/http/detail/file_cache.hpp>
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -7,8 +7,8 @@
 #include <charconv>
 #include <cstring>
 
-#include "engine/op.hpp"
-#include "http/detail/file_rules.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/http/detail/file_rules.hpp>
 
 namespace squall::http::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "http/detail/file_rules.hpp"
+#include <squall/http/detail/file_rules.hpp>
 
 #include <charconv>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "http/detail/file_send.hpp"
+#include <squall/http/detail/file_send.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/op.hpp"
-#include "http/application.hpp"
-#include "http/detail/connection.hpp"
-#include "http/detail/exchange.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/exchange.hpp>
 
 namespace squall::http::detail {
 namespace {

@@ -18,8 +18,8 @@
 
 #include <chrono>
 
-#include "engine/stream.hpp"
-#include "http/detail/file_cache.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/http/detail/file_cache.hpp>
 
 namespace squall::http::detail {
 

@@ -1,4 +1,4 @@
-#include "http/detail/gzip.hpp"
+#include <squall/http/detail/gzip.hpp>
 
 #include <zlib.h>
 
@@ -6,7 +6,7 @@
 #include <climits>
 #include <cstdint>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {

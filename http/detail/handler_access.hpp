@@ -3,8 +3,8 @@
 // templates). Not for applications. Loop thread only.
 #pragma once
 
-#include "http/detail/exchange.hpp"
-#include "http/handler.hpp"
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http::detail {
 

@@ -4,7 +4,7 @@
 
 #include <llhttp.h>
 
-#include "http/detail/parser.hpp"
+#include <squall/http/detail/parser.hpp>
 
 namespace squall::http::detail {
 

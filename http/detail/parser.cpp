@@ -1,6 +1,6 @@
-#include "http/detail/parser.hpp"
+#include <squall/http/detail/parser.hpp>
 
-#include "http/detail/llhttp_state.hpp"
+#include <squall/http/detail/llhttp_state.hpp>
 
 #include <algorithm>
 #include <cstring>

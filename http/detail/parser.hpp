@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "http/detail/llhttp_state.hpp"
+#include <squall/http/detail/llhttp_state.hpp>
 
 namespace squall::http::detail {
 namespace {

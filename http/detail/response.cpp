@@ -4,13 +4,13 @@
 #include <stdexcept>
 #include <spdlog/spdlog.h>
 
-#include "http/application.hpp"
-#include "http/detail/close_watch.hpp"
-#include "http/detail/connection.hpp"
-#include "http/detail/date.hpp"
-#include "http/detail/exchange.hpp"
-#include "http/handler.hpp"
-#include "http/status.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/detail/close_watch.hpp>
+#include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/date.hpp>
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/handler.hpp>
+#include <squall/http/status.hpp>
 
 namespace squall::http::detail {
 namespace {

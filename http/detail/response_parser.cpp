@@ -1,11 +1,11 @@
-#include "http/detail/response_parser.hpp"
+#include <squall/http/detail/response_parser.hpp>
 
 #include <llhttp.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "http/request.hpp"
+#include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {

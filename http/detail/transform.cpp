@@ -1,14 +1,14 @@
-#include "http/detail/transform.hpp"
+#include <squall/http/detail/transform.hpp>
 
 #include <charconv>
 #include <functional>
 
-#include "http/application.hpp"
-#include "http/detail/compress.hpp"
-#include "http/detail/exchange.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/detail/handler_access.hpp"
-#include "http/handler.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/detail/compress.hpp>
+#include <squall/http/detail/exchange.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/detail/handler_access.hpp>
+#include <squall/http/handler.hpp>
 
 namespace squall::http {
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/task.hpp"
+#include <squall/engine/task.hpp>
 
 namespace squall::http {
 

@@ -1,4 +1,4 @@
-#include "engine/cancel.hpp"
+#include <squall/engine/cancel.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/connect.hpp"
+#include <squall/engine/connect.hpp>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/resolver.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/resolver.hpp>
+#include <squall/engine/time.hpp>
 #include "tests/engine/dns_peer.hpp"
 
 using namespace squall;

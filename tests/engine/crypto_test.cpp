@@ -1,4 +1,4 @@
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "engine/detail/dns_cache.hpp"
+#include <squall/engine/detail/dns_cache.hpp>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-#include "engine/resolver.hpp"
+#include <squall/engine/resolver.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/socket.hpp"
+#include <squall/engine/socket.hpp>
 
 namespace squall::testing {
 

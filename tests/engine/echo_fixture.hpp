@@ -38,13 +38,13 @@
 #include <thread>
 #include <vector>
 
-#include "engine/listener.hpp"
-#include "engine/loop.hpp"
-#include "engine/op.hpp"
-#include "engine/socket.hpp"
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/op.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 
 namespace squall::stress {
 

@@ -2,7 +2,7 @@
 // connections, close and cancel of a waiting accept, destruction with
 // queued connections, the max_queued cap, and EMFILE: accepting pauses
 // while the process is out of descriptors and resumes once some free up.
-#include "engine/listener.hpp"
+#include <squall/engine/listener.hpp>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

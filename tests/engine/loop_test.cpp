@@ -1,4 +1,4 @@
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/op.hpp"
-#include "engine/periodic.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/engine/periodic.hpp>
+#include <squall/engine/time.hpp>
 #include "log_capture.hpp"
 
 using namespace squall;

@@ -1,11 +1,11 @@
-#include "engine/op.hpp"
+#include <squall/engine/op.hpp>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstring>
 
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

@@ -2,7 +2,7 @@
 // waiting and non-waiting callers, deadlines and cancellation that neither
 // lose nor leak items, move-only items, join/task_done, Tornado's worker
 // pool, and a long run through a small bounded queue.
-#include "engine/queue.hpp"
+#include <squall/engine/queue.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

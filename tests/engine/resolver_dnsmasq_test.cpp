@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/resolver.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/resolver.hpp>
 #include "tests/engine/dns_peer.hpp"
 
 using namespace squall;

@@ -1,4 +1,4 @@
-#include "engine/resolver.hpp"
+#include <squall/engine/resolver.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 #include "tests/engine/dns_peer.hpp"
 
 using namespace squall;

@@ -1,4 +1,4 @@
-#include "engine/server.hpp"
+#include <squall/engine/server.hpp>
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,8 +9,8 @@
 #include <csignal>
 #include <thread>
 
-#include "engine/listener.hpp"
-#include "engine/stream.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/stream.hpp>
 #include "tcp_pair.hpp"
 
 using namespace squall;

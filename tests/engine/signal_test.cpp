@@ -6,7 +6,7 @@
 #include <csignal>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

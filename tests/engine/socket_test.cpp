@@ -1,4 +1,4 @@
-#include "engine/socket.hpp"
+#include <squall/engine/socket.hpp>
 
 #include <gtest/gtest.h>
 #include <netinet/tcp.h>
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "engine/op.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/op.hpp>
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 

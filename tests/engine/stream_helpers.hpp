@@ -10,8 +10,8 @@
 #include <random>
 #include <string>
 
-#include "engine/stream.hpp"
-#include "engine/task.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall::testing {
 

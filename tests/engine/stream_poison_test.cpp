@@ -11,10 +11,10 @@
 #include <string>
 #include <thread>
 
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
-#include "engine/tls.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/tls.hpp>
+#include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/stream.hpp"
+#include <squall/engine/stream.hpp>
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
 

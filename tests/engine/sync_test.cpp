@@ -1,7 +1,7 @@
 // Tests for engine/sync.hpp on a real loop: wake order, deadlines,
 // cancellation (token and with_timeout), hand-off without barging, guards,
 // and primitives or loops destroyed while tasks wait.
-#include "engine/sync.hpp"
+#include <squall/engine/sync.hpp>
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <memory>
 #include <vector>
 
-#include "engine/cancel.hpp"
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "engine/task.hpp"
+#include <squall/engine/task.hpp>
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 using namespace squall;
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "engine/socket.hpp"
+#include <squall/engine/socket.hpp>
 
 namespace squall::testing {
 

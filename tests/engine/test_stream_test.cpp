@@ -1,14 +1,14 @@
 // The in-memory test stream: scripted chunks, pairs, short and blocked
 // writes, and the n-th operation failing.
-#include "engine/test_stream.hpp"
+#include <squall/engine/test_stream.hpp>
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "engine/thread_pool.hpp"
+#include <squall/engine/thread_pool.hpp>
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/when.hpp"
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "engine/detail/timer_heap.hpp"
+#include <squall/engine/detail/timer_heap.hpp>
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

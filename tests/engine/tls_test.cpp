@@ -3,7 +3,7 @@
 // input, SNI and reload. Real peers (curl, Python's ssl, openssl s_client)
 // are in tests/tls/. Certificates are made fresh per run by
 // tests/tls/make_certs.sh.
-#include "engine/tls.hpp"
+#include <squall/engine/tls.hpp>
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -16,9 +16,9 @@
 #include <string>
 #include <thread>
 
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
 

@@ -1,11 +1,11 @@
-#include "engine/when.hpp"
+#include <squall/engine/when.hpp>
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 #include <string>
 
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

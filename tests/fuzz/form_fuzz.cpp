@@ -22,9 +22,9 @@
 #include <string>
 #include <string_view>
 
-#include "http/cookies.hpp"
-#include "http/form.hpp"
-#include "http/url.hpp"
+#include <squall/http/cookies.hpp>
+#include <squall/http/form.hpp>
+#include <squall/http/url.hpp>
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/detail/parser.hpp"
+#include <squall/http/detail/parser.hpp>
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {

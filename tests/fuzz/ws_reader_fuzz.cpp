@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.hpp"
-#include "ws/deflate.hpp"
-#include "ws/frame.hpp"
-#include "ws/reader.hpp"
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/frame.hpp>
+#include <squall/ws/reader.hpp>
 
 namespace {
 

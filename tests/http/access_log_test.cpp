@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "../engine/log_capture.hpp"
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

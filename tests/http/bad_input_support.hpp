@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

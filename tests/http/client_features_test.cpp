@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
-#include "http/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/client.hpp>
 #include "tests/http/scripted_server.hpp"
 
 using namespace std::chrono_literals;

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine/loop.hpp"
-#include "engine/resolver.hpp"
-#include "http/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/resolver.hpp>
+#include <squall/http/client.hpp>
 #include "tests/http/scripted_server.hpp"
 #include "tests/support/gzip.hpp"
 

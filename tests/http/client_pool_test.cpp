@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
-#include "engine/time.hpp"
-#include "engine/when.hpp"
-#include "http/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
+#include <squall/http/client.hpp>
 #include "tests/http/scripted_server.hpp"
 
 using namespace std::chrono_literals;

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/time.hpp"
-#include "http/application.hpp"
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

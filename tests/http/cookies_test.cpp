@@ -1,4 +1,4 @@
-#include "http/cookies.hpp"
+#include <squall/http/cookies.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/crypto.hpp"
+#include <squall/engine/crypto.hpp>
 
 using namespace squall::http;
 

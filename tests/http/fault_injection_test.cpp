@@ -11,11 +11,11 @@
 #include <regex>
 #include <string>
 
-#include "engine/loop.hpp"
-#include "engine/test_stream.hpp"
-#include "engine/time.hpp"
-#include "http/application.hpp"
-#include "http/detail/connection.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/test_stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/detail/connection.hpp>
 
 using namespace squall;
 using namespace squall::http;

@@ -1,8 +1,8 @@
-#include "http/detail/file_rules.hpp"
+#include <squall/http/detail/file_rules.hpp>
 
 #include <gtest/gtest.h>
 
-#include "http/detail/compress.hpp"
+#include <squall/http/detail/compress.hpp>
 
 namespace squall::http::detail {
 namespace {

@@ -1,11 +1,11 @@
-#include "http/form.hpp"
+#include <squall/http/form.hpp>
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "http/url.hpp"
+#include <squall/http/url.hpp>
 
 using namespace squall::http;
 

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <string>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

@@ -1,6 +1,6 @@
 // gunzip(): gzip request bodies inflated under a limit (http/detail/gzip.hpp).
 // End to end through a server: tests/http/bad_input_test.cpp.
-#include "http/detail/gzip.hpp"
+#include <squall/http/detail/gzip.hpp>
 
 #include <gtest/gtest.h>
 #include <zlib.h>

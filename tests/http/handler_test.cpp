@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/time.hpp"
-#include "http/application.hpp"
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

@@ -36,14 +36,14 @@
 #include <utility>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/cancel.hpp"
-#include "engine/listener.hpp"
-#include "engine/loop.hpp"
-#include "engine/socket.hpp"
-#include "http/application.hpp"
-#include "http/request.hpp"
-#include "http/server.hpp"
+#include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/cancel.hpp>
+#include <squall/engine/listener.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/socket.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/request.hpp>
+#include <squall/http/server.hpp>
 
 namespace squall::http::testing {
 

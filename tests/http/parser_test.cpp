@@ -1,11 +1,11 @@
-#include "http/detail/parser.hpp"
+#include <squall/http/detail/parser.hpp>
 
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <string>
 
-#include "http/status.hpp"
+#include <squall/http/status.hpp>
 
 using namespace squall::http;
 using namespace squall::http::detail;

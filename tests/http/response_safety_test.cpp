@@ -11,8 +11,8 @@
 
 #include <string>
 
-#include "http/application.hpp"
-#include "http/url.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/url.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

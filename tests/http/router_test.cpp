@@ -1,4 +1,4 @@
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/loop.hpp"
+#include <squall/engine/loop.hpp>
 
 using namespace squall;
 using namespace squall::http;

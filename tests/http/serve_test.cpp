@@ -12,10 +12,10 @@
 #include <string>
 #include <thread>
 
-#include "engine/periodic.hpp"
-#include "engine/time.hpp"
-#include "http/application.hpp"
-#include "http/server.hpp"
+#include <squall/engine/periodic.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/server.hpp>
 
 using namespace squall;
 using namespace squall::http;

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "bad_input_support.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 #include "tests/support/fd_limit.hpp"
 
 // --- slow and vanishing clients ------------------------------------------------

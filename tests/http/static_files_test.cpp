@@ -17,9 +17,9 @@
 #include <string>
 #include <thread>
 
-#include "http/application.hpp"
-#include "http/detail/file_rules.hpp"
-#include "http/static_files.hpp"
+#include <squall/http/application.hpp>
+#include <squall/http/detail/file_rules.hpp>
+#include <squall/http/static_files.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

@@ -2,7 +2,7 @@
 // escaping, sections, inverted sections, comments, delimiters, partials,
 // standalone lines), the template folder rules, caching and reloading,
 // and a handler rendering a page over loopback.
-#include "http/template.hpp"
+#include <squall/http/template.hpp>
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

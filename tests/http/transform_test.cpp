@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
 
 using namespace squall;

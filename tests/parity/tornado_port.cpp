@@ -19,10 +19,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/periodic.hpp"
-#include "engine/time.hpp"
-#include "http/application.hpp"
-#include "http/server.hpp"
+#include <squall/engine/periodic.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/server.hpp>
 
 using namespace squall;
 using namespace squall::http;  // with `using namespace squall`: server_options is http's

@@ -15,7 +15,7 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/socket.hpp"
+#include <squall/engine/socket.hpp>
 
 namespace squall::testing {
 

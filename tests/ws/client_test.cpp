@@ -7,12 +7,12 @@
 
 #include <filesystem>
 
-#include "engine/listener.hpp"
-#include "engine/loop.hpp"
-#include "engine/tls.hpp"
+#include <squall/engine/listener.hpp>
+#include <squall/engine/loop.hpp>
+#include <squall/engine/tls.hpp>
 #include "tests/http/loopback_server.hpp"
-#include "ws/client.hpp"
-#include "ws/handler.hpp"
+#include <squall/ws/client.hpp>
+#include <squall/ws/handler.hpp>
 
 using namespace squall;
 using namespace squall::ws;

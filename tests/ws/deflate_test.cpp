@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ws/deflate.hpp"
+#include <squall/ws/deflate.hpp>
 
 using namespace squall::ws;
 

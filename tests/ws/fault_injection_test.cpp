@@ -14,13 +14,13 @@
 #include <regex>
 #include <string>
 
-#include "engine/loop.hpp"
-#include "engine/test_stream.hpp"
-#include "engine/time.hpp"
-#include "http/application.hpp"
-#include "http/detail/connection.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/test_stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/http/application.hpp>
+#include <squall/http/detail/connection.hpp>
 #include "tests/ws/frames.hpp"
-#include "ws/handler.hpp"
+#include <squall/ws/handler.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;

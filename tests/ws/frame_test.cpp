@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ws/frame.hpp"
+#include <squall/ws/frame.hpp>
 
 using namespace squall::ws;
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ws/frame.hpp"
-#include "ws/reader.hpp"
+#include <squall/ws/frame.hpp>
+#include <squall/ws/reader.hpp>
 
 namespace squall::ws::testing {
 

@@ -10,11 +10,11 @@
 #include <atomic>
 #include <thread>
 
-#include "engine/time.hpp"
+#include <squall/engine/time.hpp>
 #include "tests/http/loopback_server.hpp"
 #include "tests/ws/frames.hpp"
-#include "ws/handler.hpp"
-#include "ws/handshake.hpp"
+#include <squall/ws/handler.hpp>
+#include <squall/ws/handshake.hpp>
 
 using namespace squall;
 using namespace squall::ws;

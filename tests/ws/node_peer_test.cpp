@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "engine/loop.hpp"
-#include "ws/client.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/ws/client.hpp>
 
 using namespace squall;
 using namespace squall::ws;

@@ -7,11 +7,11 @@
 // refuses later messages.
 #include <gtest/gtest.h>
 
-#include "engine/loop.hpp"
-#include "engine/test_stream.hpp"
-#include "engine/when.hpp"
-#include "ws/connection.hpp"
-#include "ws/writer.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/test_stream.hpp>
+#include <squall/engine/when.hpp>
+#include <squall/ws/connection.hpp>
+#include <squall/ws/writer.hpp>
 
 using namespace squall;
 using namespace squall::ws;

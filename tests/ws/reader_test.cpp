@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "tests/ws/frames.hpp"
-#include "ws/deflate.hpp"
-#include "ws/reader.hpp"
+#include <squall/ws/deflate.hpp>
+#include <squall/ws/reader.hpp>
 
 using namespace squall::ws;
 using namespace squall::ws::testing;

@@ -5,14 +5,14 @@
 // again, it is aborted, every awaiting writer learns the error and the
 // queue frees everything and refuses more. (A stand-in for the in-memory
 // test stream: the same loop, without a socket.)
-#include "ws/detail/send_queue.hpp"
+#include <squall/ws/detail/send_queue.hpp>
 
 #include <gtest/gtest.h>
 
-#include "engine/loop.hpp"
-#include "engine/when.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/when.hpp>
 #include "tests/ws/frames.hpp"
-#include "ws/reader.hpp"
+#include <squall/ws/reader.hpp>
 
 using namespace squall;
 using namespace squall::ws;

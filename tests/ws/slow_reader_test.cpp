@@ -8,13 +8,13 @@
 
 #include <thread>
 
-#include "engine/loop.hpp"
-#include "engine/stream.hpp"
-#include "engine/time.hpp"
+#include <squall/engine/loop.hpp>
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
 #include "tests/engine/tcp_pair.hpp"
 #include "tests/ws/frames.hpp"
-#include "ws/broadcast.hpp"
-#include "ws/connection.hpp"
+#include <squall/ws/broadcast.hpp>
+#include <squall/ws/connection.hpp>
 
 using namespace squall;
 using namespace squall::ws;

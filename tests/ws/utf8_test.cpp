@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ws/utf8.hpp"
+#include <squall/ws/utf8.hpp>
 
 using namespace squall::ws;
 

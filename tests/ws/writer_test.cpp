@@ -2,12 +2,12 @@
 // reader: whatever one role writes, the other role's reader reads back
 // as the same messages, fed whole and byte by byte; plus the wire format
 // of headers, fragments, borrowing and control frames.
-#include "ws/writer.hpp"
+#include <squall/ws/writer.hpp>
 
 #include <gtest/gtest.h>
 
 #include "tests/ws/frames.hpp"
-#include "ws/reader.hpp"
+#include <squall/ws/reader.hpp>
 
 using namespace squall::ws;
 using namespace squall::ws::testing;

@@ -1,5 +1,5 @@
 // A connection's outgoing messages. See send_queue.hpp.
-#include "ws/detail/send_queue.hpp"
+#include <squall/ws/detail/send_queue.hpp>
 
 namespace squall::ws::detail {
 

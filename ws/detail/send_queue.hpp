@@ -28,10 +28,10 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/result.hpp"
-#include "engine/sync.hpp"
-#include "engine/task.hpp"
-#include "ws/writer.hpp"
+#include <squall/engine/result.hpp>
+#include <squall/engine/sync.hpp>
+#include <squall/engine/task.hpp>
+#include <squall/ws/writer.hpp>
 
 namespace squall::ws::detail {
 

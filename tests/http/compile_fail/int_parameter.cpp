@@ -1,5 +1,5 @@
 // Must not compile: a verb parameter no capture group can fill.
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 struct item : squall::http::request_handler {
     squall::task<void> get(int id) {

@@ -1,7 +1,7 @@
 // Must not compile: a std::string& parameter would alias the request's own argument.
 #include <string>
 
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 struct item : squall::http::request_handler {
     squall::task<void> post(std::string& id) {

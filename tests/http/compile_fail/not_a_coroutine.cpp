@@ -1,5 +1,5 @@
 // Must not compile: a verb that returns no task.
-#include "http/application.hpp"
+#include <squall/http/application.hpp>
 
 struct item : squall::http::request_handler {
     void get() { write("x"); }
