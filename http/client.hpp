@@ -21,7 +21,8 @@
 // run on the loop; the chunk a streaming_callback gets is borrowed until
 // its task finishes, and the next read waits for that task (backpressure).
 // Cancel: fetch honours its task's cancel token (client_errc::canceled).
-// Tests: tests/http/client_test.cpp (scripted hostile servers),
+// Tests: tests/http/client_framing_test.cpp (scripted hostile servers),
+// tests/http/client_pool_test.cpp, tests/http/client_features_test.cpp,
 // tests/http/client_peers_test.py (nginx, h2o, Tornado, node, proxies).
 #pragma once
 

@@ -13,7 +13,7 @@
 // on it never runs; serve() warns when it sees one). serve_listener() is
 // one loop's part, for embedding squall in a loop of one's own and for
 // tests. The application must outlive the serving.
-// Tests: tests/http/server_test.cpp, tests/http/serve_test.cpp.
+// Tests: tests/http/serve_test.cpp, tests/http/handler_test.cpp, tests/http/clients_test.py.
 #pragma once
 
 #include <cstdint>

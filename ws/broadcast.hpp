@@ -11,7 +11,7 @@
 //
 // Ownership: `to` is borrowed for the call. Loop thread only, and every
 // connection must belong to the calling loop.
-// Tests: tests/ws/broadcast_test.cpp, tests/examples/ws_slow_reader_test.py.
+// Tests: tests/ws/slow_reader_test.cpp, tests/examples/ws_slow_reader_test.py.
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,7 @@
 // one). A sweep timer closes expired ones even when nobody asks. The pool
 // owns its idle connections; a taken one belongs to the fetch until it is
 // given back (only when exchange() says it is clean). Loop thread only.
-// Tests: tests/http/client_test.cpp.
+// Tests: tests/http/client_pool_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 // origin a pooled connection belongs to. A URL with bytes that could break
 // the request line or a field (controls, space, NUL, a bare CR/LF) is
 // refused rather than escaped. Pure functions; any thread.
-// Tests: tests/http/client_url_test.cpp.
+// Tests: tests/http/client_features_test.cpp (redirects), tests/http/client_framing_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -10,7 +10,7 @@
 // request. compress_response() applies it: the body, Content-Encoding,
 // Content-Length by the caller, Vary: Accept-Encoding, a weak ETag.
 // Pure functions, thread-safe (a libdeflate compressor per thread).
-// Tests: tests/http/compress_test.cpp.
+// Tests: tests/http/transform_test.cpp, tests/http/static_files_test.cpp.
 #pragma once
 
 #include <optional>

@@ -15,7 +15,8 @@
 // within write_timeout. While a handler waits, a close watch notices a
 // client that leaves (close_watch.hpp). Loop thread only; owned by its
 // serving task.
-// Tests: tests/http/server_test.cpp, tests/http/bad_input_test.cpp.
+// Tests: tests/http/handler_test.cpp, tests/http/bad_input_test.cpp,
+// tests/http/slow_client_test.cpp, tests/http/fault_injection_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,7 @@
 // that every layer ended (a truncated stream is corrupt). A body with no
 // bytes at all decodes to nothing (HEAD, 304 and empty answers carry the
 // field without content). Borrowed inputs; one decoder per response;
-// any thread. Tests: tests/http/content_decoder_test.cpp.
+// any thread. Tests: tests/http/client_framing_test.cpp.
 #pragma once
 
 #include <cstddef>

@@ -19,7 +19,7 @@
 // end of the stream: it completes a body delimited by the close, and is an
 // error anywhere else inside a message (a short body is never a success).
 // One parser per connection, loop thread only.
-// Tests: tests/http/response_parser_test.cpp.
+// Tests: tests/http/client_framing_test.cpp.
 #pragma once
 
 #include <cstddef>
