@@ -26,6 +26,7 @@
 
 #include "http/detail/verbs.hpp"
 #include "http/handler.hpp"
+#include "http/proxy.hpp"
 
 namespace squall::http {
 
@@ -44,6 +45,7 @@ struct app_settings {
     std::chrono::milliseconds write_timeout{30'000};      // one write
     std::uint64_t max_drain = 64 * 1024;  // unread body drained after an early answer
     bool decompress_request = false;      // gzip request bodies, under max_body
+    proxy_settings proxy;                 // trusted proxies, PROXY protocol (http/proxy.hpp)
 };
 
 using handler_fn = std::function<task<void>(request_handler&)>;

@@ -62,6 +62,7 @@ const request_head& request_handler::request() const noexcept { return ex_->head
 std::string_view request_handler::body() const noexcept { return ex_->body(); }
 const std::vector<std::string>& request_handler::path_args() const noexcept { return ex_->args(); }
 std::string_view request_handler::remote_ip() const noexcept { return ex_->remote_ip(); }
+std::string_view request_handler::protocol() const noexcept { return ex_->scheme(); }
 const application& request_handler::app() const noexcept { return ex_->app(); }
 cancel_token request_handler::shutdown_token() const noexcept { return ex_->conn().shutdown_token(); }
 const std::vector<std::pair<std::string, uploaded_file>>& request_handler::files() const { return ex_->files(); }

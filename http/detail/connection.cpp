@@ -4,6 +4,8 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "engine/proxy_protocol.hpp"
+#include "engine/server.hpp"
 #include "http/application.hpp"
 #include "http/detail/date.hpp"
 #include "http/detail/exchange.hpp"
@@ -61,6 +63,14 @@ task<result<buffer_lease>> idle_read(stream* s, clock::time_point deadline) {
     co_return lease;
 }
 
+// "1.2.3.4:5678" or "[::1]:5678": the host part only; "unix:/path" whole.
+std::string host_of(const address& a) {
+    std::string s = a.to_string();
+    if (a.family() != AF_INET && a.family() != AF_INET6) return s;
+    std::size_t colon = s.rfind(':');
+    return s.front() == '[' ? s.substr(1, colon - 2) : s.substr(0, colon);
+}
+
 }  // namespace
 
 connection::connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown)
@@ -73,17 +83,33 @@ std::string_view connection::remote_ip() {
     if (remote_ip_.empty() && !s_.closed()) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        if (::getpeername(s_.fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-            std::string a = address::from(reinterpret_cast<sockaddr*>(&ss), len).to_string();
-            // "1.2.3.4:5678" or "[::1]:5678": the host part only.
-            std::size_t colon = a.rfind(':');
-            remote_ip_ = a.front() == '[' ? a.substr(1, colon - 2) : a.substr(0, colon);
-        }
+        if (::getpeername(s_.fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+            remote_ip_ = host_of(address::from(reinterpret_cast<sockaddr*>(&ss), len));
     }
     return remote_ip_;
 }
 
+// With the PROXY protocol on, the header comes before anything else
+// (before TLS too); without a good one the connection closes unanswered.
+task<bool> connection::read_proxy_header() {
+    const auto& ps = app_.settings().proxy;
+    auto h = co_await squall::read_proxy_header(s_.fd(), clock::now() + ps.proxy_header_timeout);
+    if (!h) {
+        spdlog::info("squall: no valid PROXY header from {}: {}; closing", remote_ip(), h.error().message());
+        co_return false;
+    }
+    if (!h->local) {
+        remote_ip_ = host_of(h->source);
+        proxied_tls_ = h->ssl;
+    }
+    co_return true;
+}
+
 task<void> connection::run() {
+    if (app_.settings().proxy.proxy_protocol) {
+        bool ok = co_await read_proxy_header();
+        if (!ok) co_return;
+    }
     bool first = true;
     for (;;) {
         bool keep = co_await serve_one(first);
@@ -232,7 +258,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     // A CONNECT that got an ordinary answer: the client may already be
     // sending tunnel bytes. (An Upgrade nobody took is simply ignored,
     // RFC 9110 7.8: the connection goes on in HTTP/1.1.)
-    if (h.method == "CONNECT" || shutdown_.cancel_requested()) close_ = true;
+    if (h.method == "CONNECT" || shutdown_.cancel_requested() || stopping()) close_ = true;
     queue_response(ex);
     handler->on_finish();
     bool keep = h.keep_alive && !close_ && !ex.closed;
@@ -249,7 +275,7 @@ task<bool> connection::answer_early(const handler_target& target, int status, st
     // does one the client holds back for a 100 Continue it will not get.
     const request_head& h = p_.head();
     const bool body_coming = !p_.message_complete() && has_body(h);
-    bool close = !h.keep_alive || h.method == "CONNECT" || shutdown_.cancel_requested();  // see respond()
+    bool close = !h.keep_alive || h.method == "CONNECT" || shutdown_.cancel_requested() || stopping();  // see respond()
     if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
         close = true;
     queue_error(status, reason, close, allow, &target);
