@@ -2,18 +2,23 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <spdlog/spdlog.h>
 #include <string>
 #include <system_error>
@@ -21,9 +26,27 @@
 namespace squall {
 namespace {
 
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
+
 std::optional<int> g_task_id;
 
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
+// Open connections per child, in memory the master maps shared before
+// forking; a restarted child's slot starts again at zero.
+constexpr unsigned max_children = 1024;
+struct shared_counts {
+    unsigned n = 0;
+    std::atomic<int> open[max_children];
+};
+shared_counts* g_counts = nullptr;
+
+shared_counts* map_counts(unsigned n) {
+    void* p = ::mmap(nullptr, sizeof(shared_counts), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw_errno("squall: mmap of the connection counts");
+    auto* c = new (p) shared_counts;
+    c->n = n;
+    return c;
+}
+
 
 unsigned cpu_count() {
     cpu_set_t set;
@@ -123,6 +146,7 @@ std::optional<int> master::run(unsigned n) {
 }
 
 std::optional<int> master::start_child(int id) {
+    g_counts->open[id].store(0);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("squall: fork");
     if (pid == 0) {
@@ -282,6 +306,8 @@ std::vector<unique_fd> bind_sockets(const address& addr, const listen_options& o
 int fork_processes(const process_options& opts, std::vector<unique_fd>& sockets) {
     if (g_task_id) throw std::logic_error("squall: fork_processes called twice");
     unsigned n = opts.processes ? opts.processes : cpu_count();
+    if (n > max_children) throw std::invalid_argument("squall: more than 1024 processes");
+    g_counts = map_counts(n);
     master m(opts, sockets);
     std::optional<int> id = m.run(n);
     if (id) return *id;
@@ -289,6 +315,24 @@ int fork_processes(const process_options& opts, std::vector<unique_fd>& sockets)
 }
 
 std::optional<int> task_id() noexcept { return g_task_id; }
+
+void connection_opened() noexcept {
+    if (g_task_id && g_counts) g_counts->open[*g_task_id].fetch_add(1, std::memory_order_relaxed);
+}
+
+void connection_closed() noexcept {
+    if (g_task_id && g_counts) g_counts->open[*g_task_id].fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool should_defer_accept() noexcept {
+    if (!g_task_id || !g_counts || g_counts->n < 2) return false;
+    int mine = g_counts->open[*g_task_id].load(std::memory_order_relaxed);
+    int least = mine;
+    for (unsigned i = 0; i < g_counts->n; ++i) {
+        if (static_cast<int>(i) != *g_task_id) least = std::min(least, g_counts->open[i].load(std::memory_order_relaxed));
+    }
+    return mine > least + 1;
+}
 
 bool notify_systemd(std::string_view state) {
     const char* path = std::getenv("NOTIFY_SOCKET");

@@ -57,6 +57,15 @@ int fork_processes(const process_options& opts, std::vector<unique_fd>& sockets)
 // The task id of this child, or nullopt outside fork_processes.
 std::optional<int> task_id() noexcept;
 
+// Connections spread by open count: each child counts its open
+// connections in memory shared with its siblings, and one with more than
+// one above the least loaded sibling leaves the next connection to the
+// others (should_defer_accept; the accept loop then waits a little before
+// arming its accept). Outside fork_processes these do nothing.
+void connection_opened() noexcept;
+void connection_closed() noexcept;
+bool should_defer_accept() noexcept;
+
 // Sends `state` ("READY=1", ...) to $NOTIFY_SOCKET; false when unset or
 // the send failed (logged).
 bool notify_systemd(std::string_view state);

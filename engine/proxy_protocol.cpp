@@ -105,7 +105,7 @@ bool parse_tlvs(const unsigned char* p, std::size_t n, proxy_header& h, bool nes
         if (t.type == 0x01) h.alpn = t.value;
         if (t.type == 0x02) h.authority = t.value;
         if (t.type == 0x20 && (nested || !parse_ssl(t, h))) return false;
-        h.tlvs.push_back(std::move(t));
+        if (!nested) h.tlvs.push_back(std::move(t));  // the SSL sub-TLVs stay inside its value
         p += 3 + len;
         n -= 3 + len;
     }

@@ -9,14 +9,39 @@
 #include <system_error>
 
 #include "engine/log_file.hpp"
+#include "engine/process.hpp"
+#include "engine/time.hpp"
 #include "engine/tls.hpp"
 
 namespace squall::http {
 namespace {
 
+task<void> counted(unique_fd fd, const application* app, stream_options st, cancel_token shutdown) {
+    connection_opened();
+    co_await serve_connection(std::move(fd), app, st, shutdown);
+    connection_closed();
+}
+
+// serve_listener's loop, but a child with more connections than its
+// siblings waits (up to 50 ms) before arming its accept, so that a burst
+// is not taken by whichever child runs first (engine/process.hpp).
+task<void> accept_loop(listener* l, const application* app, stream_options st, cancel_token shutdown) {
+    for (;;) {
+        for (int i = 0; i < 50 && should_defer_accept(); ++i) {
+            auto slept = co_await sleep(std::chrono::milliseconds(1));
+            if (!slept) co_return;  // the shutdown token fired
+        }
+        auto c = co_await l->accept();
+        if (!c) co_return;  // closed, or the shutdown token fired
+        loop::current()->spawn(counted(std::move(*c), app, st, shutdown));
+    }
+}
+
 task<void> serve_fd(int fd, const application* app, stream_options st, listener_options lo, cancel_token shutdown) {
     listener l(unique_fd(fd), lo);
-    co_await serve_listener(&l, app, st, shutdown);
+    auto t = accept_loop(&l, app, st, shutdown);
+    t.set_cancel_token(shutdown);
+    co_await std::move(t);
 }
 
 void add_reload_handlers(const stream_options& st) {
