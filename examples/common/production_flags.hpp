@@ -30,6 +30,7 @@ struct production_flags {
     bool proxy_protocol = false;
     std::vector<std::string> trusted;
     double lame_duck_seconds = 0;
+    double proxy_header_seconds = 5;
     std::string log_file;
 };
 
@@ -40,6 +41,7 @@ inline void add_production_flags(CLI::App& app, production_flags& f) {
     app.add_option("--max-restarts", f.max_restarts, "child restarts allowed per minute before the master gives up")
         ->capture_default_str();
     app.add_flag("--proxy-protocol", f.proxy_protocol, "every connection starts with a PROXY v1/v2 header");
+    app.add_option("--proxy-header-timeout", f.proxy_header_seconds, "seconds a connection gets to send its PROXY header");
     app.add_option("--trusted-proxy", f.trusted, "CIDR whose X-Forwarded-For/Forwarded/X-Real-Ip are believed (repeatable)");
     app.add_option("--lame-duck", f.lame_duck_seconds,
                    "seconds /healthz answers 503 while still accepting, after SIGTERM, before the drain");
@@ -50,6 +52,7 @@ inline void add_production_flags(CLI::App& app, production_flags& f) {
 // exits with 2 on a bad CIDR.
 inline void apply_production_flags(const production_flags& f, http::app_settings& s, http::server_options& so) {
     s.proxy.proxy_protocol = f.proxy_protocol;
+    s.proxy.proxy_header_timeout = std::chrono::milliseconds(static_cast<long>(f.proxy_header_seconds * 1000));
     for (const auto& t : f.trusted) {
         auto c = http::cidr::parse(t);
         if (!c) {
