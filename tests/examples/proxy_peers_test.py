@@ -265,7 +265,7 @@ http {
             proxy_pass http://squall;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host $host;
+            proxy_set_header Host "squall";
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
@@ -352,7 +352,7 @@ class Load:
             k += 1
             try:
                 if k % 3 == 0:
-                    name = "u%d-%d-%d" % (self.port, n, k)
+                    name = "u%d_%d_%d" % (self.port, n, k)
                     body = json.dumps({"username": name, "email": name + "@example.org", "password": "pw-secret"})
                     c.request("POST", "/api/v1/accounts", body, {"Content-Type": "application/json"})
                     r = c.getresponse()
