@@ -13,7 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::atomic<bool> g_stopping{false};
 
 // One loop's share of the server, living on its own thread.
 struct worker {
@@ -52,7 +51,9 @@ void run_worker(const server_options& opts, const serve_fn& serve, worker* out, 
 
 }  // namespace
 
-bool stopping() noexcept { return g_stopping.load(std::memory_order_relaxed); }
+namespace detail {
+std::atomic<bool> stopping_flag{false};
+}
 
 int run_server(const server_options& opts, serve_fn serve) {
     unsigned n = opts.threads ? opts.threads : 1;
@@ -80,7 +81,7 @@ int run_server(const server_options& opts, serve_fn serve) {
             return;
         }
         stopping = true;
-        g_stopping.store(true, std::memory_order_relaxed);
+        detail::stopping_flag.store(true, std::memory_order_relaxed);
         auto ms = [](clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
         spdlog::info("squall: signal {}, accepting for {} ms more, then draining for up to {} ms", sig,
                      ms(opts.lame_duck), ms(opts.drain_timeout));

@@ -19,6 +19,7 @@
 // Tests: tests/engine/server_test.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 
@@ -37,7 +38,11 @@ struct server_options {
 
 using serve_fn = std::function<task<void>(cancel_token shutdown)>;
 
-bool stopping() noexcept;
+namespace detail {
+extern std::atomic<bool> stopping_flag;
+}
+// Inline: the connection asks once per request.
+inline bool stopping() noexcept { return detail::stopping_flag.load(std::memory_order_relaxed); }
 
 int run_server(const server_options& opts, serve_fn serve);
 
