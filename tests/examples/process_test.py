@@ -96,6 +96,8 @@ class Server:
             return None
 
     def kill(self):
+        bad = [l for l in self.err if "Sanitizer" in l or "runtime error:" in l]
+        check("no sanitizer report", not bad, "".join(bad[:5]))
         for pid in children_of(self.proc.pid):
             try:
                 os.kill(pid, signal.SIGKILL)

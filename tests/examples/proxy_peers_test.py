@@ -78,6 +78,8 @@ class Squall:
         return self.proc.wait(GUARD)
 
     def kill(self):
+        bad = [l for l in self.log if "Sanitizer" in l or "runtime error:" in l]
+        check("no sanitizer report", not bad, "".join(bad[:5]))
         for pid in children_of(self.proc.pid):
             os.kill(pid, signal.SIGKILL)
         if self.proc.poll() is None:
