@@ -9,8 +9,8 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-dev \
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
-                nlohmann-json3-dev libsqlite3-dev python3 python3-tornado curl \
-                python3-websockets chromium openssl testssl.sh \
+                nlohmann-json3-dev libsqlite3-dev libc-ares-dev python3 python3-tornado curl \
+                python3-websockets chromium openssl testssl.sh dnsmasq \
                 haproxy nginx-light libnginx-mod-stream
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).

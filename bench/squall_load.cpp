@@ -5,7 +5,14 @@
 //   build/bench/squall-load -c 50 -d 5 --pipeline 16 --json http://127.0.0.1:8080/
 //   build/bench/squall-load -c 50 -d 5 --rate 20000 http://127.0.0.1:8080/
 //   build/bench/squall-load -c 50 -d 5 --ws --ws-size 64 [--ws-deflate] ws://127.0.0.1:8080/ws
+//   build/bench/squall-load -c 50 -d 5 --cacert ca.pem https://localhost:8443/
 //
+// The host may be a name: each load thread resolves it with the engine's
+// resolver (c-ares on the ring, /etc/hosts first, cached) and connects
+// with Happy Eyeballs (engine/connect.hpp). https:// and wss:// speak TLS
+// through the engine's client (engine/tls.hpp): the certificate is checked
+// against the system store or --cacert and the host name, unless
+// --insecure; a failed handshake counts as a connect error.
 // --threads load threads, each with one io_uring loop and its share of the
 // connections; every connection is up before a thread's clock starts. Each
 // response is checked (status, and body length against --expect-length or
@@ -31,6 +38,7 @@
 #include <vector>
 
 #include "engine/loop.hpp"
+#include "engine/tls.hpp"
 #include "load/load.hpp"
 
 using namespace squall;
@@ -40,6 +48,7 @@ namespace {
 
 struct parsed_url {
     bool ws = false;
+    bool tls = false;
     std::string host;
     std::uint16_t port = 80;
     std::string path = "/";
@@ -48,14 +57,15 @@ struct parsed_url {
 parsed_url parse_url(const std::string& url) {
     parsed_url u;
     std::string_view rest = url;
-    if (rest.starts_with("http://")) {
-        rest.remove_prefix(7);
-    } else if (rest.starts_with("ws://")) {
-        rest.remove_prefix(5);
-        u.ws = true;
-    } else {
-        throw std::invalid_argument("the URL must start with http:// or ws:// (no TLS)");
+    for (std::string_view scheme : {"http://", "https://", "ws://", "wss://"}) {
+        if (!rest.starts_with(scheme)) continue;
+        u.ws = scheme[0] == 'w';
+        u.tls = scheme == "https://" || scheme == "wss://";
+        u.port = u.tls ? 443 : 80;
+        rest.remove_prefix(scheme.size());
+        break;
     }
+    if (rest.size() == url.size()) throw std::invalid_argument("the URL must start with http://, https://, ws:// or wss://");
     std::size_t slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
     if (slash != std::string_view::npos) u.path = std::string(rest.substr(slash));
@@ -65,13 +75,19 @@ parsed_url parse_url(const std::string& url) {
         authority = authority.substr(0, colon);
     }
     if (authority.starts_with('[') && authority.ends_with(']')) authority = authority.substr(1, authority.size() - 2);
-    u.host = authority == "localhost" ? "127.0.0.1" : std::string(authority);
+    if (authority.empty()) throw std::invalid_argument("no host");
+    u.host = std::string(authority);
     return u;
+}
+
+std::string host_header(const parsed_url& u) {
+    std::string h = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+    return h + ":" + std::to_string(u.port);
 }
 
 std::string build_request(const std::string& method, const parsed_url& u, const std::vector<std::string>& headers,
                           const std::string& body) {
-    std::string r = method + " " + u.path + " HTTP/1.1\r\nHost: " + u.host + ":" + std::to_string(u.port) + "\r\n";
+    std::string r = method + " " + u.path + " HTTP/1.1\r\nHost: " + host_header(u) + "\r\n";
     for (const auto& h : headers) r += h + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT") r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     return r + "\r\n" + body;
@@ -201,8 +217,10 @@ int main(int argc, char** argv) {
     config cfg;
     std::string method = "GET", body;
     std::vector<std::string> headers;
-    bool json = false;
-    app.add_option("url", cfg.url, "http://HOST:PORT/PATH or ws://HOST:PORT/PATH (numeric host)")->required();
+    bool json = false, insecure = false;
+    std::string cacert;
+    app.add_option("url", cfg.url, "http[s]://HOST:PORT/PATH or ws[s]://HOST:PORT/PATH (a name or numeric host)")
+        ->required();
     app.add_option("-c,--connections", cfg.connections, "open connections")->check(CLI::Range(1u, 100000u));
     app.add_option("-d,--duration", cfg.duration, "seconds to run (default 10; none with -n alone)");
     app.add_option("-n,--requests", cfg.requests, "stop after this many requests (with -d: or at its end)");
@@ -220,6 +238,8 @@ int main(int argc, char** argv) {
     app.add_option("--ws-size", cfg.ws_size, "WebSocket message bytes")->check(CLI::Range(1, 1 << 24));
     app.add_flag("--ws-deflate", cfg.ws_deflate, "negotiate permessage-deflate");
     app.add_flag("--json", json, "one JSON object on stdout instead of the table");
+    app.add_option("--cacert", cacert, "https/wss: trust the CA certificates in this PEM file (default: the system's)");
+    app.add_flag("-k,--insecure", insecure, "https/wss: do not check the server's certificate");
     CLI11_PARSE(app, argc, argv);
 
     parsed_url url;
@@ -227,11 +247,23 @@ int main(int argc, char** argv) {
         url = parse_url(cfg.url);
         const parsed_url& u = url;
         cfg.ws = cfg.ws || u.ws;
-        cfg.addr = address::ip(u.host, u.port);
-        cfg.host_header = u.host + ":" + std::to_string(u.port);
+        cfg.host = u.host;
+        cfg.port = u.port;
+        cfg.host_header = host_header(u);
         cfg.path = u.path;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "squall-load: bad URL %s: %s\n", cfg.url.c_str(), e.what());
+        return 2;
+    }
+    try {
+        if (url.tls) {
+            tls_client_options o;
+            o.ca_file = cacert;
+            o.verify = !insecure;
+            cfg.tls = tls_context::client(o);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "squall-load: TLS: %s\n", e.what());
         return 2;
     }
     if (cfg.requests > 0 && app.count("--duration") == 0) cfg.duration = 0;  // -n alone: until they are done

@@ -58,6 +58,9 @@ loop::~loop() {
     pool_.reset();  // joins: no job can touch a frame after this
     drain_for_shutdown();
     destroy_roots();
+    // After the tasks (none waits on a lookup any more), before the timers
+    // and the ring its channel uses.
+    resolver_.reset();
     buffers_.reset();  // every lease lived in a frame or a stream, now gone
     timers_.clear();
     ready_.clear();

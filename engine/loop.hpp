@@ -41,6 +41,9 @@ namespace squall {
 class loop;
 class thread_pool;
 class buffer_ring;
+namespace detail {
+class resolver_state;
+}
 
 using clock = std::chrono::steady_clock;
 
@@ -109,6 +112,10 @@ public:
     // The loop's provided receive buffer ring (created on first use, sized
     // by loop_options::recv_buffers / recv_buffer_size).
     buffer_ring& buffers();
+
+    // The loop's DNS resolver state (engine/resolver.hpp: its c-ares
+    // channel and cache), made on first use and destroyed with the loop.
+    detail::resolver_state& resolver();
 
     // --- for awaitables and the layers above ---------------------------
     // Resumes `h` in this turn's ready queue (loop thread only).
@@ -194,6 +201,8 @@ private:
     loop_options opts_;
     std::unique_ptr<thread_pool> pool_;
     std::unique_ptr<buffer_ring> buffers_;
+    // A function deleter keeps the type (and c-ares) out of this header.
+    std::unique_ptr<detail::resolver_state, void (*)(detail::resolver_state*)> resolver_{nullptr, nullptr};
 };
 
 // Blocks `signals` in the calling thread (and threads it creates later).

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "engine/connect.hpp"
 #include "engine/stream.hpp"
 #include "engine/time.hpp"
 #include "load/load.hpp"
@@ -73,6 +74,30 @@ enum class next { stop, reconnect };
 clock::duration seconds(double s) {
     return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
+
+}  // namespace
+
+task<std::unique_ptr<stream>> open_stream(worker* w) {
+    const config& cfg = *w->cfg;
+    auto fd = co_await connect_to(cfg.host, cfg.port, nanoseconds(seconds(cfg.timeout)));
+    if (!fd) {
+        w->error(error_kind::connect, fd.error().message());
+        co_return nullptr;
+    }
+    stream_options opts;
+    opts.tls = cfg.tls;
+    auto s = std::make_unique<stream>(std::move(*fd), opts);
+    if (cfg.tls) {
+        auto hs = co_await s->handshake(cfg.host);
+        if (!hs) {
+            w->error(error_kind::connect, "TLS handshake: " + hs.error().message());
+            co_return nullptr;
+        }
+    }
+    co_return s;
+}
+
+namespace {
 
 // How one failed read is counted. Returns how the session goes on.
 next read_failed(worker* w, std::error_code ec, response_scanner& sc, unsigned got, unsigned sent,
@@ -161,9 +186,8 @@ task<void> http_connection(worker* w, unsigned index) {
     bool started = false;
     unsigned failures = 0;
     for (;;) {
-        auto fd = co_await connect_to(cfg.addr, nanoseconds(seconds(cfg.timeout)));
-        if (!fd) {
-            w->error(error_kind::connect, fd.error().message());
+        std::unique_ptr<stream> s = co_await open_stream(w);
+        if (!s) {
             // A server that refuses every connection ends the run rather than spinning.
             if (++failures >= 3 || w->stopping) break;
             auto slept = co_await sleep(std::chrono::milliseconds(50));
@@ -171,7 +195,6 @@ task<void> http_connection(worker* w, unsigned index) {
             continue;
         }
         failures = 0;
-        stream s(std::move(*fd));
         if (!started) {
             started = true;
             w->on_connected();
@@ -186,7 +209,7 @@ task<void> http_connection(worker* w, unsigned index) {
         } else {
             ++w->reconnects;
         }
-        auto how = co_await http_session(w, &s, &next_send, interval);
+        auto how = co_await http_session(w, s.get(), &next_send, interval);
         if (how == next::stop) break;
         if (w->stopping) break;
     }

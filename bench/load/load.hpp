@@ -14,11 +14,13 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/loop.hpp"
 #include "engine/socket.hpp"
+#include "engine/stream.hpp"
 #include "engine/sync.hpp"
 #include "engine/task.hpp"
 #include "load/histogram.hpp"
@@ -26,7 +28,11 @@
 namespace squall::load {
 
 struct config {
-    address addr;
+    // Where to connect: a host name or numeric address, resolved by each
+    // load thread's resolver (engine/resolver.hpp), with Happy Eyeballs.
+    std::string host;
+    std::uint16_t port = 80;
+    std::shared_ptr<tls_context> tls;  // https:// and wss://: the client context
     std::string url;
     std::string request;          // one request, as sent
     bool head_method = false;     // responses carry no body
@@ -81,6 +87,10 @@ struct worker {
     void on_connected();
     void on_connection_done();
 };
+
+// A connected stream to the run's server, its TLS handshake done for
+// https:// and wss://; null (counted as a connect error) on failure.
+task<std::unique_ptr<stream>> open_stream(worker* w);
 
 // One connection's life: connect, wait for the start, then requests until
 // the run is over; reconnects after errors and Connection: close.

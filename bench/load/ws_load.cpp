@@ -339,15 +339,14 @@ task<void> ws_connection(worker* w, unsigned index) {
     bool started = false;
     unsigned failures = 0;
     while (!w->stopping) {
-        auto fd = co_await connect_to(cfg.addr, nanoseconds(seconds(cfg.timeout)));
-        if (!fd) {
-            w->error(error_kind::connect, fd.error().message());
+        std::unique_ptr<stream> sp = co_await open_stream(w);
+        if (!sp) {
             if (++failures >= 3) break;
             auto slept = co_await sleep(std::chrono::milliseconds(50));
             (void)slept;
             continue;
         }
-        stream s(std::move(*fd));
+        stream& s = *sp;
         auto ok = co_await handshake(w, &s, c.get());
         if (!ok) {
             if (++failures >= 3) break;

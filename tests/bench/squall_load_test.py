@@ -11,12 +11,18 @@ dropped without notice, garbage). squall-load must count exactly what was
 answered, report each kind of error, and exit 1 when any occurred. The
 latency checks are lower bounds only (a server that waits 20 ms cannot be
 timed faster), so a slow machine cannot fail them. The WebSocket cases
-use Python's websockets as the echo server.
+use Python's websockets as the echo server. Host names ("localhost",
+served on 127.0.0.1 only) and https:// and wss:// (Python's ssl with the
+certificates of tests/tls/make_certs.sh: trusted, untrusted, wrong host)
+go through the engine's resolver, Happy Eyeballs and TLS client.
 """
 import json
+import os
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -90,6 +96,37 @@ class Server:
     def close(self):
         self.closing = True
         self.sock.close()
+
+
+class TLSServer(Server):
+    """Server behind TLS (Python's ssl) with the test CA's localhost
+    certificate (tests/tls/make_certs.sh), on 127.0.0.1 only."""
+
+    def __init__(self, respond, certs, name="server"):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(os.path.join(certs, name + ".pem"), os.path.join(certs, name + ".key"))
+        self.handshakes = 0
+        super().__init__(respond)
+
+    def serve(self, c):
+        try:
+            c = self.ctx.wrap_socket(c, server_side=True)
+        except (ssl.SSLError, OSError):
+            c.close()
+            return
+        with self.lock:
+            self.handshakes += 1
+        super().serve(c)
+
+    def url(self, path="/", host="localhost"):
+        return "https://%s:%d%s" % (host, self.port, path)
+
+
+def make_certs(tmp):
+    here = os.path.dirname(os.path.abspath(__file__))
+    certs = os.path.join(tmp, "certs")
+    subprocess.run([os.path.join(here, "..", "tls", "make_certs.sh"), certs], check=True, timeout=60)
+    return certs
 
 
 def run(args, timeout=60):
@@ -253,6 +290,54 @@ def test_refused_connections_exit_2():
     check(rc == 2 and r["errors"]["connect"] > 0 and r["requests"] == 0, "refused connections", r)
 
 
+def test_host_names_resolve_and_connect():
+    # "localhost" is answered by the resolver without a query (::1, then
+    # 127.0.0.1); the server listens on 127.0.0.1 only, so Happy Eyeballs
+    # must move on from the refused ::1 on every connection.
+    seen = []
+
+    def respond(n, head):
+        seen.append(head)
+        return HELLO
+
+    s = Server(respond)
+    try:
+        rc, r = run(["-c", "4", "-t", "2", "-n", "400", "http://localhost:%d/" % s.port])
+        check(rc == 0 and r["errors"]["total"] == 0, "errors through a host name", r)
+        check(r["requests"] == 400 and s.requests == 400, "counted %d, server read %d" % (r["requests"], s.requests), r)
+        check(b"Host: localhost:%d" % s.port in seen[0].split(b"\r\n"), "Host header %r" % seen[0])
+    finally:
+        s.close()
+    rc, r = run(["-c", "1", "-d", "1", "http://no-such-host.invalid/"])
+    check(rc == 2 and r["errors"]["connect"] > 0, "an unknown host is a connect error", r)
+
+
+def test_https_with_the_engines_tls_client():
+    with tempfile.TemporaryDirectory() as tmp:
+        certs = make_certs(tmp)
+        s = TLSServer(lambda n, head: HELLO, certs)
+        try:
+            ca = os.path.join(certs, "ca.pem")
+            rc, r = run(["-c", "3", "-n", "300", "--pipeline", "4", "--cacert", ca, s.url()])
+            check(rc == 0 and r["errors"]["total"] == 0, "errors over TLS", r)
+            check(r["requests"] == 300 and s.requests == 300, "counted %d over TLS" % r["requests"], r)
+            check(s.handshakes == 3, "%d handshakes for 3 connections" % s.handshakes, r)
+            # The system store does not know the test CA: every handshake fails.
+            rc, r = run(["-c", "1", "-d", "1", s.url()])
+            check(rc == 2 and r["errors"]["connect"] > 0 and "TLS" in r["first_error"], "an untrusted CA", r)
+            rc, r = run(["-c", "1", "-n", "10", "--insecure", s.url()])
+            check(rc == 0 and r["requests"] == 10, "--insecure", r)
+        finally:
+            s.close()
+        # A certificate for other.test, trusted, but dialled as localhost.
+        s = TLSServer(lambda n, head: HELLO, certs, name="other")
+        try:
+            rc, r = run(["-c", "1", "-d", "1", "--cacert", os.path.join(certs, "ca.pem"), s.url()])
+            check(rc == 2 and r["errors"]["connect"] > 0 and r["requests"] == 0, "a wrong host name was accepted", r)
+        finally:
+            s.close()
+
+
 def test_latency_is_measured_not_guessed():
     s = Server(lambda n, head: HELLO, delay=0.02)
     try:
@@ -279,7 +364,7 @@ def test_rate_mode_corrects_for_coordinated_omission():
         s.close()
 
 
-def ws_server(port_box, ready, stop, mangle, ping):
+def ws_server(port_box, ready, stop, mangle, ping, tls=None):
     import asyncio
     import logging
     import websockets
@@ -292,7 +377,7 @@ def ws_server(port_box, ready, stop, mangle, ping):
 
     async def main():
         async with websockets.serve(echo, "127.0.0.1", 0, compression="deflate", ping_interval=ping,
-                                    ping_timeout=1 if ping else None) as srv:
+                                    ping_timeout=1 if ping else None, ssl=tls) as srv:
             port_box.append(srv.sockets[0].getsockname()[1])
             ready.set()
             while not stop.is_set():
@@ -301,13 +386,13 @@ def ws_server(port_box, ready, stop, mangle, ping):
     asyncio.run(main())
 
 
-def with_ws_server(mangle, fn, ping=None):
+def with_ws_server(mangle, fn, ping=None, tls=None):
     box, ready, stop = [], threading.Event(), threading.Event()
-    t = threading.Thread(target=ws_server, args=(box, ready, stop, mangle, ping), daemon=True)
+    t = threading.Thread(target=ws_server, args=(box, ready, stop, mangle, ping, tls), daemon=True)
     t.start()
     check(ready.wait(10), "websockets server did not start")
     try:
-        fn("ws://127.0.0.1:%d/ws" % box[0])
+        fn(("wss://localhost:%d/ws" if tls else "ws://127.0.0.1:%d/ws") % box[0])
     finally:
         stop.set()
         t.join(5)
@@ -336,6 +421,19 @@ def test_websocket_echo():
     with_ws_server(False, right)
     with_ws_server(True, wrong)
     with_ws_server(False, pinged, ping=0.02)
+
+
+def test_websocket_echo_over_tls():
+    with tempfile.TemporaryDirectory() as tmp:
+        certs = make_certs(tmp)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(certs, "server.pem"), os.path.join(certs, "server.key"))
+
+        def echo(url):
+            rc, r = run(["-c", "2", "-n", "200", "--ws-size", "64", "--cacert", os.path.join(certs, "ca.pem"), url])
+            check(rc == 0 and r["errors"]["total"] == 0 and r["requests"] == 200, "wss echo", r)
+
+        with_ws_server(False, echo, tls=ctx)
 
 
 def main():
