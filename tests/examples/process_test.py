@@ -12,6 +12,7 @@ http/process_server.hpp), end to end over loopback:
 - systemd: socket activation (LISTEN_FDS/LISTEN_PID on fd 3) and
   READY=1 on NOTIFY_SOCKET;
 - SIGUSR1 reopens --log-file after a logrotate-style rename;
+- SIGHUP reloads the TLS certificates in every child;
 - SIGUSR2: a new master from the binary on disk takes the sockets over,
   the old one drains and exits, no request fails.
 
@@ -22,8 +23,10 @@ import http.client
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -106,6 +109,7 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def test_spread(binary):
@@ -314,10 +318,47 @@ def test_binary_upgrade(binary):
                      open("/proc/%d/stat" % new_master).read().split(") ")[1].startswith("Z"))
 
 
+def test_tls_reload(binary):
+    d = tempfile.mkdtemp(prefix="squall-certs-")
+    make = pathlib.Path(__file__).resolve().parents[1] / "tls" / "make_certs.sh"
+    subprocess.run(["/bin/sh", str(make), d], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    shutil.copy(os.path.join(d, "server.pem"), cert)
+    shutil.copy(os.path.join(d, "server.key"), key)
+    s = Server(binary, "--processes", "2", "--cert", cert, "--key", key)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def served_certs(n=8):
+        out = set()
+        for _ in range(n):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=GUARD) as raw:
+                with ctx.wrap_socket(raw) as t:
+                    out.add(t.getpeercert(binary_form=True))
+        return out
+
+    def der(name):
+        return ssl.PEM_cert_to_DER_cert(open(os.path.join(d, name)).read().split("-----END CERTIFICATE-----")[0] +
+                                        "-----END CERTIFICATE-----\n")
+    try:
+        check("tls reload: started", s.ready(2))
+        check("tls reload: the first certificate", served_certs() == {der("server.pem")})
+        shutil.copy(os.path.join(d, "other.pem"), cert)
+        shutil.copy(os.path.join(d, "other.key"), key)
+        s.proc.send_signal(signal.SIGHUP)
+        check("tls reload: every child reloaded",
+              wait_for(lambda: sum("certificates reloaded" in l for l in s.err) == 2))
+        check("tls reload: every connection gets the new one", served_certs() == {der("other.pem")})
+    finally:
+        s.kill()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     binary = sys.argv[1]
     for t in (test_spread, test_kill_child, test_crash_loop, test_lame_duck, test_systemd, test_log_reopen,
-              test_binary_upgrade):
+              test_tls_reload, test_binary_upgrade):
         print("--", t.__name__, flush=True)
         t(binary)
     return check.report()

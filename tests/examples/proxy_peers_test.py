@@ -81,10 +81,14 @@ class Squall:
         bad = [l for l in self.log if "Sanitizer" in l or "runtime error:" in l]
         check("no sanitizer report", not bad, "".join(bad[:5]))
         for pid in children_of(self.proc.pid):
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def raw_exchange(addr, data, family=socket.AF_INET, source=None, timeout=GUARD):
