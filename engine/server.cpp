@@ -1,5 +1,6 @@
 #include <squall/engine/server.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <latch>
 #include <memory>
@@ -11,6 +12,7 @@ namespace squall {
 namespace {
 
 using namespace std::chrono_literals;
+
 
 // One loop's share of the server, living on its own thread.
 struct worker {
@@ -49,6 +51,10 @@ void run_worker(const run_options& opts, const serve_fn& serve, worker* out, std
 
 }  // namespace
 
+namespace detail {
+std::atomic<bool> stopping_flag{false};
+}
+
 int run_server(const run_options& opts, serve_fn serve) {
     unsigned n = opts.threads ? opts.threads : 1;
     // Blocked before any thread starts, so only the first loop's signalfd
@@ -75,14 +81,17 @@ int run_server(const run_options& opts, serve_fn serve) {
             return;
         }
         stopping = true;
-        spdlog::info("squall: signal {}, draining for up to {} ms", sig,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(opts.drain_timeout).count());
-        for (auto& w : workers) {
-            loop* l = w.l;
-            cancel_source* src = w.shutdown;
-            clock::duration drain = opts.drain_timeout;
-            l->post([l, src, drain] { begin_drain(l, src, drain); });
-        }
+        detail::stopping_flag.store(true, std::memory_order_relaxed);
+        auto ms = [](clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+        spdlog::info("squall: signal {}, accepting for {} ms more, then draining for up to {} ms", sig,
+                     ms(opts.lame_duck), ms(opts.drain_timeout));
+        main_loop.call_later(opts.lame_duck, [&workers, drain = opts.drain_timeout] {
+            for (auto& w : workers) {
+                loop* l = w.l;
+                cancel_source* src = w.shutdown;
+                l->post([l, src, drain] { begin_drain(l, src, drain); });
+            }
+        });
     };
     main_loop.add_signal_handler(SIGINT, on_signal);
     main_loop.add_signal_handler(SIGTERM, on_signal);

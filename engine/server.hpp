@@ -9,9 +9,17 @@
 // left. `serve` is called on each loop's thread and must return a task
 // that owns what it needs (pass values, not references to the caller's
 // locals that could die first). Returns the process exit code.
+//
+// Behind a load balancer the stop begins with a lame-duck period: from
+// the signal on, stopping() is true (a health route answers 503, see
+// http/health.hpp) while the listeners keep accepting for `lame_duck`,
+// long enough for the balancer's checks (interval x fall) to take the
+// server out; only then does the shutdown token fire. stopping() is one
+// flag for the whole process, readable from any thread.
 // Tests: tests/engine/server_test.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 
@@ -24,10 +32,17 @@ namespace squall {
 struct run_options {
     unsigned threads = 1;
     clock::duration drain_timeout = std::chrono::seconds(10);
+    clock::duration lame_duck = clock::duration::zero();
     loop_options loop;
 };
 
 using serve_fn = std::function<task<void>(cancel_token shutdown)>;
+
+namespace detail {
+extern std::atomic<bool> stopping_flag;
+}
+// Inline: the connection asks once per request.
+inline bool stopping() noexcept { return detail::stopping_flag.load(std::memory_order_relaxed); }
 
 int run_server(const run_options& opts, serve_fn serve);
 

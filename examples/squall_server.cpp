@@ -16,9 +16,11 @@
 
 #include "chat/chat_room.hpp"
 #include "common/hello_routes.hpp"
+#include "common/production_flags.hpp"
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
+#include <squall/http/process_server.hpp>
 #include <squall/http/server.hpp>
 #include <squall/http/static_files.hpp>
 #include "todo/store.hpp"
@@ -38,6 +40,8 @@ void print_routes(const http::server_options& so, const std::string& db) {
     line("GET", "/json", R"({"message":"Hello, world!"})");
     for (const auto& r : examples::todo_routes()) line(r.methods, r.path, r.description);
     line("GET", "/chat/", "Tornado's chat demo (WebSocket /chat/chatsocket, long polling)");
+    line("GET", "/healthz", "200 while serving, 503 once stopping");
+    line("GET", "/whoami", R"({"remote_ip":...,"scheme":...} as the handler sees them)");
     std::fflush(stdout);
 }
 
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
     http::server_options so;
     examples::feature_flags flags;
     examples::todo_flags todo;
+    examples::production_flags prod;
     bool access_log = false;
     std::string static_path;
     cli.add_flag("--access-log", access_log, "log one line per request");
@@ -55,15 +60,31 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingDirectory);
     examples::add_todo_flags(cli, todo);
     examples::add_http_server_flags(cli, so, flags);
+    examples::add_production_flags(cli, prod);
     CLI11_PARSE(cli, argc, argv);
     examples::apply_http_server_flags(flags, so);
 
+    // Bound (or inherited) once, before any fork; every process shares
+    // the cookie secret. The database is opened in each child.
+    std::vector<unique_fd> sockets;
+    try {
+        sockets = bind_sockets(address::ip(so.host, so.port));
+        if (!prod.log_file.empty()) log_to_file(prod.log_file);
+    } catch (const std::exception& e) {
+        spdlog::error("squall-server: {}", e.what());
+        return 1;
+    }
+    http::app_settings settings = examples::todo_app_settings(todo, access_log);
+    examples::apply_production_flags(prod, settings, so);
+    if (prod.processes != 1)
+        fork_processes({prod.processes, prod.max_restarts, std::chrono::seconds(60), {argv, argv + argc}}, sockets);
+
     auto store = examples::open_todo_store(todo, "squall-server");
     if (!store) return 1;
-    auto settings = examples::todo_app_settings(todo, access_log);
     settings.static_path = static_path;
     settings.etag = true;  // Tornado's automatic ETag: pages revalidate with 304
     http::application app(settings);
+    examples::add_production_routes(app);
     examples::add_hello_routes(app);
     examples::add_todo_routes(app, *store, {todo.password_iterations});
     examples::chat_room chat;
@@ -81,6 +102,6 @@ int main(int argc, char** argv) {
             co_return;
         });
     }
-    print_routes(so, todo.db);
-    return http::serve(app, so);
+    if (!task_id()) print_routes(so, todo.db);
+    return http::serve_sockets(app, so, std::move(sockets));
 }

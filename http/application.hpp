@@ -34,6 +34,7 @@
 #include <squall/http/access_log.hpp>
 #include <squall/http/detail/verbs.hpp>
 #include <squall/http/handler.hpp>
+#include <squall/http/proxy.hpp>
 
 namespace squall::http {
 
@@ -73,6 +74,7 @@ struct app_settings {
     // Off by default, unlike Tornado: it costs about 1100 instructions
     // (12%) per GET / of examples/hello (bench/instructions.sh).
     bool etag = false;
+    proxy_settings proxy;                 // trusted proxies, PROXY protocol (http/proxy.hpp)
 };
 
 using handler_fn = std::function<task<void>(request_handler&)>;

@@ -131,6 +131,7 @@ const request_head& request_handler::request() const noexcept { return ex_->head
 std::string_view request_handler::body() const noexcept { return ex_->body(); }
 const std::vector<std::string>& request_handler::path_args() const noexcept { return ex_->args(); }
 std::string_view request_handler::remote_ip() const noexcept { return ex_->remote_ip(); }
+std::string_view request_handler::protocol() const noexcept { return ex_->scheme(); }
 const application& request_handler::app() const noexcept { return ex_->app(); }
 cancel_token request_handler::shutdown_token() const noexcept { return ex_->conn().shutdown_token(); }
 cancel_token request_handler::connection_closed_token() const noexcept { return ex_->conn().closed_token(); }

@@ -126,6 +126,9 @@ public:
     std::string_view body() const noexcept;
     const std::vector<std::string>& path_args() const noexcept;
     std::string_view remote_ip() const noexcept;
+    // "http" or "https" as the client used it (Tornado's request.protocol;
+    // behind trusted proxies what they say, see http/proxy.hpp).
+    std::string_view protocol() const noexcept;
 
     // Tornado's argument accessors: query string and url-encoded or
     // multipart form body (get_argument), or one of them only; the last

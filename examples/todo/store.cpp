@@ -51,7 +51,13 @@ std::optional<std::int64_t> flag(const std::optional<bool>& b) {
 
 }  // namespace
 
-todo_store::todo_store(const std::string& path) : db_(path) { db_.exec(schema); }
+// WAL: with several server processes on one file, readers never wait for
+// the writer and a writer waits (sqlite's busy timeout, in the pool thread
+// the store runs on, never on a loop) only for another writer's commit.
+todo_store::todo_store(const std::string& path) : db_(path) {
+    db_.exec("PRAGMA journal_mode = WAL;");
+    db_.exec(schema);
+}
 
 account todo_store::create_account(const std::string& username, const std::string& email,
                                    const std::string& password_hash) {

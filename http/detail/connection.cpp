@@ -4,6 +4,8 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include <squall/engine/proxy_protocol.hpp>
+#include <squall/engine/server.hpp>
 #include <squall/http/application.hpp>
 #include <squall/http/detail/date.hpp>
 #include <squall/http/detail/exchange.hpp>
@@ -55,6 +57,14 @@ inflated_body inflate_request(const app_settings& s, const request_head& h, std:
     return out;
 }
 
+// "1.2.3.4:5678" or "[::1]:5678": the host part only; "unix:/path" whole.
+std::string host_of(const address& a) {
+    std::string s = a.to_string();
+    if (a.family() != AF_INET && a.family() != AF_INET6) return s;
+    std::size_t colon = s.rfind(':');
+    return s.front() == '[' ? s.substr(1, colon - 2) : s.substr(0, colon);
+}
+
 }  // namespace
 
 connection::connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown)
@@ -65,17 +75,36 @@ connection::connection(unique_fd fd, const application& app, const stream_option
 
 std::string_view connection::remote_ip() {
     if (remote_ip_.empty() && s_ && !s_->closed()) {
-        if (auto peer = s_->peer()) {
-            std::string a = peer->to_string();
-            // "1.2.3.4:5678" or "[::1]:5678": the host part only.
-            std::size_t colon = a.rfind(':');
-            if (colon != std::string::npos) remote_ip_ = a.front() == '[' ? a.substr(1, colon - 2) : a.substr(0, colon);
-        }
+        if (auto peer = s_->peer()) remote_ip_ = host_of(*peer);
     }
     return remote_ip_;
 }
 
+// With the PROXY protocol on, the header comes before anything else
+// (before TLS too); without a good one the connection closes unanswered.
+task<bool> connection::read_proxy_header() {
+    const auto& ps = app_.settings().proxy;
+    // The header is read off the socket itself, before the stream (and
+    // TLS) read anything; only a socket stream has one.
+    auto* socket = dynamic_cast<stream*>(s_.get());
+    if (!socket) co_return false;
+    auto h = co_await squall::read_proxy_header(socket->fd(), clock::now() + ps.proxy_header_timeout);
+    if (!h) {
+        spdlog::info("squall: no valid PROXY header from {}: {}; closing", remote_ip(), h.error().message());
+        co_return false;
+    }
+    if (!h->local) {
+        remote_ip_ = host_of(h->source);
+        proxied_tls_ = h->ssl;
+    }
+    co_return true;
+}
+
 task<void> connection::run() {
+    if (app_.settings().proxy.proxy_protocol) {
+        bool ok = co_await read_proxy_header();
+        if (!ok) co_return;
+    }
     bool first = true;
     for (;;) {
         bool keep = co_await serve_one(first);
@@ -224,7 +253,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     // A CONNECT that got an ordinary answer: the client may already be
     // sending tunnel bytes. (An Upgrade nobody took is simply ignored,
     // RFC 9110 7.8: the connection goes on in HTTP/1.1.)
-    if (h.method == "CONNECT" || shutdown_.cancel_requested()) close_ = true;
+    if (h.method == "CONNECT" || shutdown_.cancel_requested() || stopping()) close_ = true;
     transform_response(ex, *handler);
     queue_response(ex);
     handler->on_finish();
@@ -242,7 +271,7 @@ task<bool> connection::answer_early(const handler_target& target, int status, st
     // does one the client holds back for a 100 Continue it will not get.
     const request_head& h = p_.head();
     const bool body_coming = !p_.message_complete() && has_body(h);
-    bool close = !h.keep_alive || h.method == "CONNECT" || shutdown_.cancel_requested();  // see respond()
+    bool close = !h.keep_alive || h.method == "CONNECT" || shutdown_.cancel_requested() || stopping();  // see respond()
     if (body_coming && (h.expect_continue || !h.content_length || *h.content_length > app_.settings().max_drain))
         close = true;
     queue_error(status, reason, close, allow, &target);

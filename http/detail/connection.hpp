@@ -66,8 +66,11 @@ public:
     connection& operator=(const connection&) = delete;
 
     task<void> run();
-    // The peer's address, looked up on first use (most requests never ask).
+    // The peer's address, looked up on first use (most requests never ask),
+    // or the client a PROXY protocol header named; "https" over TLS or when
+    // the PROXY header says the client spoke TLS.
     std::string_view remote_ip();
+    std::string_view peer_scheme() const noexcept { return s_.is_tls() || proxied_tls_ ? "https" : "http"; }
 
     // For the handler: send what the exchange holds now (chunked).
     task<result<void>> flush(exchange& ex);
@@ -91,6 +94,7 @@ private:
     task<void> watch_close();
     void client_left();
 
+    task<bool> read_proxy_header();
     task<result<parse_event>> pump(bool head);
     task<bool> serve_one(bool first);
     task<bool> read_body();
@@ -120,6 +124,7 @@ private:
     cancel_token shutdown_;
     request_parser p_;
     std::string remote_ip_;  // empty until remote_ip() is asked
+    bool proxied_tls_ = false;
     std::vector<buffer_lease> held_;
     std::string_view rest_;
     clock::time_point head_deadline_{};

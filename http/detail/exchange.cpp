@@ -3,6 +3,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include <squall/http/application.hpp>
 #include <squall/http/detail/connection.hpp>
 #include <squall/http/handler.hpp>
 #include <squall/http/url.hpp>
@@ -38,7 +39,20 @@ const std::vector<std::pair<std::string, uploaded_file>>& exchange::files() {
     return form_->files;
 }
 
-std::string_view exchange::remote_ip() const { return conn_.remote_ip(); }
+const believed_client& exchange::client() const {
+    if (!client_) client_ = believe(app_.settings().proxy, conn_.remote_ip(), conn_.peer_scheme(), head_.headers);
+    return *client_;
+}
+
+std::string_view exchange::remote_ip() const {
+    if (app_.settings().proxy.trusted.empty()) return conn_.remote_ip();  // no copy on the common path
+    return client().ip;
+}
+
+std::string_view exchange::scheme() const {
+    if (app_.settings().proxy.trusted.empty()) return conn_.peer_scheme();
+    return client().scheme;
+}
 
 std::optional<std::string_view> exchange::header_out(std::string_view name) const noexcept {
     for (const auto& [n, v] : headers) {

@@ -13,6 +13,7 @@
 #include <squall/engine/result.hpp>
 #include <squall/engine/task.hpp>
 #include <squall/http/form.hpp>
+#include <squall/http/proxy.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http {
@@ -42,7 +43,10 @@ public:
     std::string_view body() const noexcept { return body_; }
     void replace_body(std::string decoded) { decoded_body_ = std::move(decoded), body_ = decoded_body_; }
     const std::vector<std::string>& args() const noexcept { return args_; }
+    // The client as the connection's peer (or its PROXY header) and the
+    // headers of trusted proxies tell it (http/proxy.hpp), on first use.
     std::string_view remote_ip() const;
+    std::string_view scheme() const;
 
     // Arguments, parsed on first use. A multipart body that does not
     // parse throws http_error(400).
@@ -77,6 +81,8 @@ private:
     std::vector<std::string> args_;
     std::optional<std::vector<std::pair<std::string, std::string>>> query_args_;
     std::optional<form_data> form_;
+    mutable std::optional<believed_client> client_;
+    const believed_client& client() const;
 };
 
 }  // namespace squall::http::detail

@@ -1,0 +1,96 @@
+#include <squall/http/process_server.hpp>
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <system_error>
+
+#include <squall/engine/log_file.hpp>
+#include <squall/engine/process.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/tls.hpp>
+
+namespace squall::http {
+namespace {
+
+task<void> counted(unique_fd fd, const application* app, stream_options st, cancel_token shutdown) {
+    connection_opened();
+    co_await serve_connection(std::move(fd), app, st, shutdown);
+    connection_closed();
+}
+
+// serve_listener's loop, but a child with more connections than its
+// siblings waits (up to 50 ms) before arming its accept, so that a burst
+// is not taken by whichever child runs first (engine/process.hpp).
+task<void> accept_loop(listener* l, const application* app, stream_options st, cancel_token shutdown) {
+    for (;;) {
+        for (int i = 0; i < 50 && should_defer_accept(); ++i) {
+            auto slept = co_await sleep(std::chrono::milliseconds(1));
+            if (!slept) co_return;  // the shutdown token fired
+        }
+        auto c = co_await l->accept();
+        if (!c) co_return;  // closed, or the shutdown token fired
+        loop::current()->spawn(counted(std::move(*c), app, st, shutdown));
+    }
+}
+
+task<void> serve_fd(int fd, const application* app, stream_options st, listener_options lo, cancel_token shutdown) {
+    listener l(unique_fd(fd), lo);
+    auto t = accept_loop(&l, app, st, shutdown);
+    t.set_cancel_token(shutdown);
+    co_await std::move(t);
+}
+
+void add_reload_handlers(const stream_options& st) {
+    loop* l = loop::current();
+    l->add_signal_handler(SIGUSR1, [](int) { reopen_log_file(); });
+    if (!st.tls) return;
+    l->add_signal_handler(SIGHUP, [ctx = st.tls](int) {
+        try {
+            ctx->reload();
+            spdlog::info("squall: TLS certificates reloaded");
+        } catch (const std::exception& e) {
+            spdlog::error("squall: TLS reload failed, keeping the current certificates: {}", e.what());
+        }
+    });
+}
+
+task<void> serve_loop(std::vector<int> fds, const application* app, stream_options st, listener_options lo,
+                      cancel_token shutdown) {
+    add_reload_handlers(st);
+    for (int fd : fds) loop::current()->spawn(serve_fd(fd, app, st, lo, shutdown));
+    co_return;
+}
+
+}  // namespace
+
+int serve_sockets(const application& app, const server_options& opts, std::vector<unique_fd> sockets) {
+    // Each loop gets its own copies now; the originals close before serving,
+    // so that once every loop has closed its listeners at a stop the kernel
+    // refuses new connections instead of queueing them for nobody.
+    unsigned loops = opts.run.threads ? opts.run.threads : 1;
+    auto sets = std::make_shared<std::vector<std::vector<int>>>(loops);
+    for (const auto& s : sockets) {
+        spdlog::info("squall: serving {}://{}/", opts.stream.tls ? "https" : "http", local_address(s.get()).to_string());
+        for (auto& set : *sets) {
+            int mine = ::fcntl(s.get(), F_DUPFD_CLOEXEC, 0);
+            if (mine < 0) throw std::system_error(errno, std::system_category(), "squall: dup of a listening socket");
+            set.push_back(mine);
+        }
+    }
+    sockets.clear();
+    auto next = std::make_shared<std::atomic<unsigned>>(0);
+    const application* a = &app;
+    stream_options st = opts.stream;
+    listener_options lo = opts.listener;
+    lo.multishot = false;
+    block_signals({SIGHUP, SIGUSR1});  // every thread: only the loops' signalfds take them
+    return run_server(opts.run, [=](cancel_token shutdown) {
+        return serve_loop((*sets)[next->fetch_add(1) % loops], a, st, lo, shutdown);
+    });
+}
+
+}  // namespace squall::http
