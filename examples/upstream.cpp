@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1", upstream;
     std::uint16_t port = 8888;
     double timeout = 10;
-    squall::server_options run;
+    squall::run_options run;
     cli.add_option("--host", host, "address to listen on");
     cli.add_option("--port", port, "port to listen on");
     cli.add_option("--threads", run.threads, "loops, one per thread")->check(CLI::Range(1u, 256u));

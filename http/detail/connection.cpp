@@ -80,6 +80,11 @@ std::string_view connection::remote_ip() {
     return remote_ip_;
 }
 
+std::string_view connection::peer_scheme() const noexcept {
+    auto* socket = dynamic_cast<const stream*>(s_.get());
+    return (socket && socket->is_tls()) || proxied_tls_ ? "https" : "http";
+}
+
 // With the PROXY protocol on, the header comes before anything else
 // (before TLS too); without a good one the connection closes unanswered.
 task<bool> connection::read_proxy_header() {

@@ -70,7 +70,7 @@ public:
     // or the client a PROXY protocol header named; "https" over TLS or when
     // the PROXY header says the client spoke TLS.
     std::string_view remote_ip();
-    std::string_view peer_scheme() const noexcept { return s_.is_tls() || proxied_tls_ ? "https" : "http"; }
+    std::string_view peer_scheme() const noexcept;
 
     // For the handler: send what the exchange holds now (chunked).
     task<result<void>> flush(exchange& ex);

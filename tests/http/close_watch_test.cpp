@@ -82,7 +82,7 @@ public:
         auto taken = co_await detach();
         if (!taken) co_return;
         std::string back = "[" + taken->buffered + "]";
-        auto w = co_await taken->s->write(back);
+        auto w = co_await taken->stream->write(back);
         (void)w;
     }
 };
