@@ -25,7 +25,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "liburing-dev (>= 2.3), libspdlog-dev, nlohmann-json3-dev, libwolfssl-dev, zlib1g-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "liburing-dev (>= 2.3), libspdlog-dev, nlohmann-json3-dev, libwolfssl-dev, libc-ares-dev, libdeflate-dev, zlib1g-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Shared libraries in /usr/lib: ldconfig runs through dpkg's trigger.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/triggers)

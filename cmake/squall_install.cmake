@@ -59,12 +59,12 @@ foreach(kind shared static)
   squall_package_lib(engine ${kind} $<TARGET_OBJECTS:squall_engine>)
   target_link_libraries(squall_engine_${kind}
     PUBLIC PkgConfig::LIBURING spdlog::spdlog Threads::Threads
-    PRIVATE PkgConfig::WOLFSSL)
+    PRIVATE PkgConfig::WOLFSSL PkgConfig::CARES)
 endforeach()
 
 squall_package_lib(http shared $<TARGET_OBJECTS:squall_http> $<TARGET_OBJECTS:squall_llhttp>)
 target_link_libraries(squall_http_shared
-  PUBLIC squall_engine_shared nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB)
+  PUBLIC squall_engine_shared nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB PkgConfig::LIBDEFLATE)
 
 # The static http library: squall's objects and llhttp's linked into one
 # relocatable object (ld -r), llhttp's symbols then localised.
@@ -80,7 +80,7 @@ squall_package_lib(http static ${_merged})
 # The objects' file dependencies alone do not order the targets.
 add_dependencies(squall_http_static squall_http squall_llhttp)
 target_link_libraries(squall_http_static
-  PUBLIC squall_engine_static nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB)
+  PUBLIC squall_engine_static nlohmann_json::nlohmann_json PRIVATE ZLIB::ZLIB PkgConfig::LIBDEFLATE)
 
 foreach(kind shared static)
   squall_package_lib(ws ${kind} $<TARGET_OBJECTS:squall_ws>)
