@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -131,9 +132,18 @@ void resolver_state::configure(resolver_options o) {
     cache_.set_max_entries(opts_.max_cache_entries);
 }
 
+// c-ares 1.18 takes the hosts file's path from the environment
+// (CARES_HOSTS) and reads it with getenv inside ares_getaddrinfo: setting
+// it and the lookups that read it share this lock, so loops on other
+// threads never read the environment while it changes.
+std::recursive_mutex hosts_env_mu;  // recursive: an answer from the file may start the next lookup
+
 dns_channel& resolver_state::channel() {
     if (!channel_) {
-        if (!opts_.hosts_file.empty()) ::setenv("CARES_HOSTS", opts_.hosts_file.c_str(), 1);
+        if (!opts_.hosts_file.empty()) {
+            std::lock_guard lk(hosts_env_mu);
+            ::setenv("CARES_HOSTS", opts_.hosts_file.c_str(), 1);
+        }
         dns_channel_options o;
         o.servers = opts_.servers;
         o.try_timeout_ms = static_cast<int>(opts_.try_timeout.count());
@@ -158,7 +168,12 @@ std::shared_ptr<pending_lookup> resolver_state::lookup(const std::string& key, c
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = opts_.hosts_file.empty() ? 0 : ARES_AI_ENVHOSTS;
-    ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
+    if (opts_.hosts_file.empty()) {
+        ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
+    } else {
+        std::lock_guard lk(hosts_env_mu);  // CARES_HOSTS is read now
+        ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
+    }
     return p;
 }
 

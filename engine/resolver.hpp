@@ -78,7 +78,8 @@ struct resolver_options {
     std::string servers{};
     // Test seam: a hosts file read instead of /etc/hosts (c-ares reads it
     // through the CARES_HOSTS environment variable, set for the whole
-    // process); empty: /etc/hosts.
+    // process: loops configured with different files read the one set
+    // last); empty: /etc/hosts.
     std::string hosts_file{};
     std::chrono::milliseconds try_timeout{2000};  // per query and server, before c-ares retries
     int tries = 2;
