@@ -145,6 +145,10 @@ public:
     // The error that poisoned writes (see above); empty while they work.
     std::error_code write_error() const noexcept { return write_error_; }
     const stream_options& options() const noexcept { return opts_; }
+    // Whether bytes arrived that no read has taken yet: received chunks,
+    // decrypted TLS records, or what read_until gathered past its
+    // delimiter. A connection pool must not reuse a stream that has some.
+    bool has_unread() const noexcept;
     // Receive state, for tests and metrics.
     std::size_t pending_chunks() const noexcept { return pending_.size(); }
     std::uint64_t recv_pauses() const noexcept { return pauses_; }

@@ -9,6 +9,8 @@
 
 namespace squall {
 
+bool stream::has_unread() const noexcept { return !pending_.empty() || (tls_ && tls_->has_plain()) || has_spill(); }
+
 using detail::turn_guard;
 
 bool stream::tls_readable() const noexcept {

@@ -28,6 +28,19 @@ bool value_ok(std::string_view v) noexcept { return v.find_first_of(std::string_
 
 bool has_field(const field_list& f, std::string_view name) noexcept { return find_field(f, name).has_value(); }
 
+// The Content-Length the user gave a produced body; nullopt when absent
+// or not a plain decimal.
+std::optional<std::uint64_t> declared_length(const request& req) {
+    auto v = find_field(req.headers, "content-length");
+    if (!v || v->empty() || v->size() > 19) return std::nullopt;
+    std::uint64_t n = 0;
+    for (char c : *v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return n;
+}
+
 void add_field(std::string& h, std::string_view name, std::string_view value) {
     h.append(name).append(": ").append(value).append("\r\n");
 }
@@ -53,13 +66,17 @@ result<std::string> build_head(const hop_plan& plan, const request& req, bool* c
     h.append(req.method).append(" ");
     h.append(plan.absolute_form() ? plan.target.str() : plan.target.target).append(" HTTP/1.1\r\n");
     if (!has_field(req.headers, "host")) add_field(h, "Host", plan.target.host_field());
+    if (!value_ok(req.user_agent)) return client_errc::bad_request;
     if (!req.user_agent.empty() && !has_field(req.headers, "user-agent")) add_field(h, "User-Agent", req.user_agent);
     if (req.decompress_response && !has_field(req.headers, "accept-encoding")) add_field(h, "Accept-Encoding", "gzip");
     add_auth(h, plan, req);
     if (plan.absolute_form()) h += proxy_authorization(*plan.proxy);
     for (const auto& [n, v] : req.headers) {
         if (!is_token(n) || !value_ok(v)) return client_errc::bad_request;
-        if (!req.body_producer && framing_field(n)) continue;
+        // A produced body is framed here: chunked, or by the user's
+        // Content-Length (a plain decimal, held to by send_produced).
+        if (framing_field(n) && (!req.body_producer || iequals(n, "transfer-encoding"))) continue;
+        if (iequals(n, "content-length") && !declared_length(req)) return client_errc::bad_request;
         add_field(h, n, v);
     }
     *chunked = false;
@@ -73,12 +90,20 @@ result<std::string> build_head(const hop_plan& plan, const request& req, bool* c
     return h;
 }
 
+// A produced body with a declared Content-Length must have exactly that
+// many bytes: more would reach the server as the start of another request,
+// fewer would leave it waiting. Either fails the request (the connection
+// is not reused).
 task<result<void>> send_produced(stream* s, const request* req, bool chunked) {
+    const std::optional<std::uint64_t> declared = chunked ? std::nullopt : declared_length(*req);
+    std::uint64_t sent = 0;
     for (;;) {
         auto job = req->body_producer();
         auto piece = co_await std::move(job);
         if (!piece) co_return client_errc::aborted;
         if (piece->empty()) break;
+        sent += piece->size();
+        if (declared && sent > *declared) co_return client_errc::aborted;
         if (chunked) {
             char size[20];
             auto end = std::to_chars(size, size + sizeof size, piece->size(), 16).ptr;
@@ -87,6 +112,7 @@ task<result<void>> send_produced(stream* s, const request* req, bool chunked) {
         auto w = co_await s->write_owned(std::move(*piece));
         if (!w) co_return w;
     }
+    if (declared && sent != *declared) co_return client_errc::aborted;
     if (!chunked) co_return result<void>{};
     auto w = co_await s->write(std::string_view("0\r\n\r\n"));
     co_return w;
@@ -140,7 +166,10 @@ result<void> on_head(const response_parser& p, const request& req, bool may_redi
     if (req.header_callback) req.header_callback(*out);
     r->streaming = static_cast<bool>(req.streaming_callback);
     // The body's size is known: one allocation, no copies as it grows.
-    if (!bodiless && !r->streaming && !r->decoding && p.content_length()) out->body.reserve(*p.content_length());
+    // Room for the declared body, up to 1 MiB before any of it arrived: a
+    // server that declares 100 MiB and sends 60 bytes costs no more.
+    if (!bodiless && !r->streaming && !r->decoding && p.content_length())
+        out->body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*p.content_length(), 1u << 20)));
     return {};
 }
 
@@ -178,6 +207,7 @@ clock::duration keep_for(const response& r) {
     const char* b = lower.data() + at + 8;
     auto [ptr, ec] = std::from_chars(b, lower.data() + lower.size(), n);
     if (ec != std::errc() || ptr == b) return clock::duration::max();
+    n = std::min(n, 86'400L);  // a day at most: seconds(n) must not overflow
     return n > 1 ? clock::duration(std::chrono::seconds(n - 1)) : clock::duration::zero();
 }
 
@@ -245,7 +275,7 @@ task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, co
     }
     if (r.decoding && r.dec.finish() != decode_status::ok) co_return client_errc::decoding;
     exchange_outcome o;
-    o.reusable = !eof && !leftover && p.keep_alive() && c->s->pending_chunks() == 0;
+    o.reusable = !eof && !leftover && p.keep_alive() && !c->s->has_unread();
     o.keep = keep_for(*out);
     co_return o;
 }

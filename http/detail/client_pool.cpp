@@ -45,7 +45,7 @@ std::unique_ptr<client_conn> client_pool::take(const std::string& key) {
         list.pop_back();
         // Bytes that arrived while idle are no answer to anything: the
         // connection is out of step with the server and is closed.
-        if (c->idle_until > now && c->s->pending_chunks() == 0 && !c->s->closed()) return c;
+        if (c->idle_until > now && !c->s->has_unread() && !c->s->closed()) return c;
     }
     return nullptr;
 }
@@ -77,7 +77,7 @@ void client_pool::sweep() noexcept {
     bool left = false;
     for (auto it = idle_.begin(); it != idle_.end();) {
         auto& list = it->second;
-        std::erase_if(list, [now](const auto& c) { return c->idle_until <= now || c->s->pending_chunks() != 0; });
+        std::erase_if(list, [now](const auto& c) { return c->idle_until <= now || c->s->has_unread(); });
         left = left || !list.empty();
         it = list.empty() ? idle_.erase(it) : std::next(it);
     }

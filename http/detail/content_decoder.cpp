@@ -86,6 +86,13 @@ decode_status content_decoder::run(std::size_t i, std::string_view in, std::stri
             const int rc = inflate(&l.z, Z_NO_FLUSH);
             dst.resize(used + step - l.z.avail_out);
             if (last && dst.size() > limit) return decode_status::too_large;
+            if (!last && dst.size() >= 4 * step) {
+                // A middle layer hands on what it made before it grows: a
+                // stacked bomb meets the limit at the last layer, piece by
+                // piece, instead of inflating whole into scratch first.
+                decode_status st = forward(i, out, limit);
+                if (st != decode_status::ok) return st;
+            }
             if (rc == Z_STREAM_END) l.ended = true;
             else if (rc != Z_OK && rc != Z_BUF_ERROR) return decode_status::corrupt;
         } while (!l.ended && l.z.avail_out == 0);
@@ -93,11 +100,16 @@ decode_status content_decoder::run(std::size_t i, std::string_view in, std::stri
         if (!l.ended) break;
     }
     if (last) return decode_status::ok;
+    return forward(i, out, limit);
+}
+
+// Runs what layer i made through the layers after it.
+decode_status content_decoder::forward(std::size_t i, std::string& out, std::uint64_t limit) {
     std::string next;
-    next.swap(dst);
+    next.swap(scratch_[i]);
     decode_status st = run(i + 1, next, out, limit);
     next.clear();
-    dst.swap(next);  // keeps the capacity for the next piece
+    scratch_[i].swap(next);  // keeps the capacity for the next piece
     return st;
 }
 

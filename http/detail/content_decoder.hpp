@@ -43,6 +43,7 @@ public:
 private:
     struct layer;
     decode_status run(std::size_t i, std::string_view in, std::string& out, std::uint64_t limit);
+    decode_status forward(std::size_t i, std::string& out, std::uint64_t limit);
     std::vector<std::unique_ptr<layer>> layers_;  // in decoding order
     std::vector<std::string> scratch_;            // between layers
     bool any_input_ = false;

@@ -46,10 +46,12 @@ struct response_parser::callbacks {
         return 0;
     }
     static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+        if (int bad = self(p).count_trailer(n)) return bad;
         self(p).name_.append(at, n);
         return 0;
     }
     static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+        if (int bad = self(p).count_trailer(n)) return bad;
         self(p).value_.append(at, n);
         return 0;
     }
@@ -128,7 +130,7 @@ void response_parser::reset_head() noexcept {
     fields_.clear();
     content_length_.reset();
     chunked_ = keep_alive_ = false;
-    head_bytes_ = trailer_fields_ = extension_bytes_ = 0;
+    head_bytes_ = trailer_fields_ = trailer_bytes_ = extension_bytes_ = 0;
     prev_ = 0;
     at_line_start_ = head_end_seen_ = false;
 }
@@ -136,6 +138,16 @@ void response_parser::reset_head() noexcept {
 int response_parser::fail(std::string_view why) noexcept {
     if (error_.empty()) error_ = why;
     return -1;
+}
+
+// Trailer fields are bounded like the head: their bytes together may not
+// pass max_head (the head's own bytes are counted as they arrive).
+int response_parser::count_trailer(std::size_t n) noexcept {
+    if (!head_complete_) return 0;
+    trailer_bytes_ += n;
+    if (trailer_bytes_ <= limits_.max_head) return 0;
+    head_too_large_ = true;
+    return fail("trailer fields too large");
 }
 
 int response_parser::finish_field() noexcept {
@@ -167,8 +179,10 @@ int response_parser::check_head() noexcept {
     if (status_ < 100 || status_ > 599) return fail("invalid status code");
     if (status_ == 101) return fail("unexpected 101 Switching Protocols");
     if (status_ < 200) {
+        // An interim response has no body (RFC 9110 15.2), whatever
+        // framing fields it carries: 1 tells llhttp so.
         ll_->in_interim = true;
-        return 0;
+        return 1;
     }
     std::size_t te_fields = 0;
     for (const auto& [n, v] : fields_) {

@@ -82,6 +82,7 @@ private:
     struct llhttp_holder;
 
     int fail(std::string_view why) noexcept;
+    int count_trailer(std::size_t n) noexcept;
     int finish_field() noexcept;
     int check_head() noexcept;
     std::size_t scan_head(std::string_view bytes) noexcept;
@@ -98,7 +99,7 @@ private:
     std::vector<std::pair<std::string, std::string>> fields_;
     std::optional<std::uint64_t> content_length_;
     bool chunked_ = false, keep_alive_ = false;
-    std::size_t head_bytes_ = 0, trailer_fields_ = 0, extension_bytes_ = 0;
+    std::size_t head_bytes_ = 0, trailer_fields_ = 0, trailer_bytes_ = 0, extension_bytes_ = 0;
     // The head's line scan across feeds: the last byte, and whether it
     // ended a line (a space or tab there is obs-fold).
     char prev_ = 0;

@@ -200,6 +200,39 @@ TEST(client_upload, a_body_producer_is_sent_chunked) {
     EXPECT_EQ(seen[0].body, "part0;part1;part2;");
 }
 
+TEST(client_upload, a_produced_body_is_held_to_its_content_length) {
+    // next_piece gives "part0;part1;part2;": 18 bytes. A declared length
+    // they do not match fails the request before a byte past it is sent;
+    // the user's own Transfer-Encoding never reaches the wire.
+    for (const char* declared : {"5", "100"}) {
+        recording s([](int, const auto&) { return hello; });
+        int n = 0;
+        http::request req;
+        req.url = s.server.url();
+        req.method = "PUT";
+        req.headers.emplace_back("Content-Length", declared);
+        req.headers.emplace_back("Transfer-Encoding", "chunked");
+        req.body_producer = [&n] { return next_piece(&n); };
+        auto r = fetch_once(std::move(req));
+        ASSERT_FALSE(r) << declared;
+        EXPECT_EQ(r.error(), make_error_code(client_errc::aborted)) << declared;
+    }
+    recording s([](int, const auto&) { return hello; });
+    int n = 0;
+    http::request req;
+    req.url = s.server.url();
+    req.method = "PUT";
+    req.headers.emplace_back("Content-Length", "18");
+    req.headers.emplace_back("Transfer-Encoding", "chunked");
+    req.body_producer = [&n] { return next_piece(&n); };
+    auto r = fetch_once(std::move(req));
+    ASSERT_TRUE(r) << r.error().message();
+    auto seen = s.server.requests();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].head.find("Transfer-Encoding"), std::string::npos) << seen[0].head;
+    EXPECT_EQ(seen[0].body, "part0;part1;part2;");
+}
+
 TEST(client_auth, basic_auth_from_fields_and_from_the_url) {
     recording s([](int, const auto&) { return hello; });
     http::request req;

@@ -95,6 +95,10 @@ std::vector<hostile_case> hostile_cases() {
          client_errc::body_too_large},
         {"body_past_limit_close", ok + "Connection: close\r\n\r\n" + std::string(2048, 'x'), client_errc::body_too_large},
         {"head_too_large", ok + "X: " + std::string(5000, 'a') + "\r\n\r\n", client_errc::header_too_large},
+        {"trailer_too_large", ok + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: " + std::string(5000, 'a'),
+         client_errc::header_too_large},
+        {"interim_with_a_body", "HTTP/1.1 199 X\r\nContent-Length: 4\r\n\r\nJUNK" + ok + "Content-Length: 2\r\n\r\nok",
+         client_errc::protocol},
         {"too_many_fields", [ok] {
              std::string s = ok;
              for (int i = 0; i < 200; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
@@ -172,6 +176,20 @@ TEST(client_framing, gzip_bomb_stops_at_the_limit) {
     EXPECT_EQ(r.error(), make_error_code(client_errc::body_too_large));
 }
 
+TEST(client_framing, stacked_gzip_bomb_stops_at_the_limit) {
+    // Three layers: the outer two inflate to the next bomb; each middle
+    // layer must hand on what it made rather than inflate it whole first.
+    const std::string bomb = squall::testing::gzip(squall::testing::gzip(squall::testing::gzip(std::string(64 * 1024 * 1024, 'a'))));
+    auto server = answering("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip\r\nContent-Length: " +
+                            std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
+    http::request req;
+    req.url = server.url();
+    req.max_body_size = 64 * 1024;
+    auto r = fetch_once(std::move(req));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(client_errc::body_too_large));
+}
+
 TEST(client_framing, never_answering_server_times_out) {
     scripted_server server([](scripted_conn& c, int) { c.wait_close(); });
     auto r = fetch_url(server.url(), 500ms);
@@ -220,6 +238,12 @@ TEST(client_framing, unusable_requests_are_refused) {
     auto r = fetch_once(std::move(req));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), make_error_code(client_errc::bad_request));
+    http::request ua;
+    ua.url = server.url();
+    ua.user_agent = "x\r\nInjected: 1";
+    auto u = fetch_once(std::move(ua));
+    ASSERT_FALSE(u);
+    EXPECT_EQ(u.error(), make_error_code(client_errc::bad_request));
 }
 
 }  // namespace
