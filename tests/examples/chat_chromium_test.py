@@ -16,19 +16,17 @@ any failure.
 import asyncio
 import http.client
 import json
-import os
 import pathlib
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.parse
 
 import websockets
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from chromium import headless_chromium  # noqa: E402
 from squall_testing import Checks, free_port, wait_listening  # noqa: E402
 
 check = Checks()
@@ -79,45 +77,6 @@ async def python_clients(port, prefix=""):
             check("bad message closes 1003", e.rcvd is not None and e.rcvd.code == 1003, str(e))
 
 
-class devtools:
-    """The DevTools protocol over the browser's WebSocket, flattened sessions."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.next_id = 0
-
-    async def call(self, method, params=None, session=None):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        await self.ws.send(json.dumps(msg))
-        while True:
-            reply = json.loads(await self.ws.recv())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError("%s: %s" % (method, reply["error"]))
-                return reply["result"]
-
-    async def open_page(self, url):
-        target = await self.call("Target.createTarget", {"url": url})
-        att = await self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
-        return att["sessionId"]
-
-    async def evaluate(self, session, expr):
-        r = await self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True},
-                            session)
-        return r["result"].get("value")
-
-    async def wait_for(self, session, expr, guard=30):
-        deadline = time.monotonic() + guard  # a guard against a hang, not a measure
-        while time.monotonic() < deadline:
-            if await self.evaluate(session, expr):
-                return True
-            await asyncio.sleep(0.1)
-        return False
-
-
 def type_into(text):
     return ("(() => { document.getElementById('message').value = %s;"
             " document.getElementById('messageform').requestSubmit(); return true; })()" % json.dumps(text))
@@ -128,45 +87,26 @@ def inbox_has(text):
 
 
 async def chromium_pages(port, chromium):
-    profile = tempfile.mkdtemp(prefix="squall-chromium-")
-    proc = subprocess.Popen([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                             "--remote-debugging-port=0", "--user-data-dir=" + profile, "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        active = os.path.join(profile, "DevToolsActivePort")
-        deadline = time.monotonic() + 30
-        while not os.path.exists(active) or len(open(active).read().split()) < 2:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                check("chromium started", False)
-                return
-            await asyncio.sleep(0.1)
-        dport, path = open(active).read().split()[:2]
-        async with websockets.connect("ws://127.0.0.1:%s%s" % (dport, path), max_size=None) as ws:
-            dt = devtools(ws)
-            a = await dt.open_page("http://127.0.0.1:%d/" % port)
-            b = await dt.open_page("http://127.0.0.1:%d/?transport=poll" % port)
-            check("page A (WebSocket) ready", await dt.wait_for(a, "window.chatReady === true"))
-            check("page B (long polling) ready", await dt.wait_for(b, "window.chatReady === true"))
-            check("page A uses the WebSocket", "WebSocket" in (await dt.evaluate(a, "document.getElementById('status').textContent")))
-            await asyncio.sleep(0.3)  # let B's first long poll reach the server
-            await dt.evaluate(a, type_into("hello from A over the WebSocket"))
-            check("A's WebSocket message appears in B by long polling",
-                  await dt.wait_for(b, inbox_has("hello from A over the WebSocket")))
-            check("and in A itself", await dt.wait_for(a, inbox_has("hello from A over the WebSocket")))
-            await dt.evaluate(b, type_into("hello from B by POST"))
-            check("B's posted message appears in A over the WebSocket", await dt.wait_for(a, inbox_has("hello from B by POST")))
-            check("and in B itself", await dt.wait_for(b, inbox_has("hello from B by POST")))
-            for page, label in ((a, "A"), (b, "B")):
-                texts = await dt.evaluate(page, "[...document.querySelectorAll('#inbox .message')].map(e => e.textContent)")
-                check("no message shown twice in " + label, len(texts) == len(set(texts)), str(texts))
-            await dt.call("Browser.close")
-    finally:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+    async with headless_chromium(chromium) as dt:
+        if dt is None:
+            check("chromium started", False)
+            return
+        a = await dt.open_page("http://127.0.0.1:%d/" % port)
+        b = await dt.open_page("http://127.0.0.1:%d/?transport=poll" % port)
+        check("page A (WebSocket) ready", await dt.wait_for(a, "window.chatReady === true"))
+        check("page B (long polling) ready", await dt.wait_for(b, "window.chatReady === true"))
+        check("page A uses the WebSocket", "WebSocket" in (await dt.evaluate(a, "document.getElementById('status').textContent")))
+        await asyncio.sleep(0.3)  # let B's first long poll reach the server
+        await dt.evaluate(a, type_into("hello from A over the WebSocket"))
+        check("A's WebSocket message appears in B by long polling",
+              await dt.wait_for(b, inbox_has("hello from A over the WebSocket")))
+        check("and in A itself", await dt.wait_for(a, inbox_has("hello from A over the WebSocket")))
+        await dt.evaluate(b, type_into("hello from B by POST"))
+        check("B's posted message appears in A over the WebSocket", await dt.wait_for(a, inbox_has("hello from B by POST")))
+        check("and in B itself", await dt.wait_for(b, inbox_has("hello from B by POST")))
+        for page, label in ((a, "A"), (b, "B")):
+            texts = await dt.evaluate(page, "[...document.querySelectorAll('#inbox .message')].map(e => e.textContent)")
+            check("no message shown twice in " + label, len(texts) == len(set(texts)), str(texts))
 
 
 def main(binary, squall_server=False):

@@ -17,12 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-import websockets
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
+from chromium import headless_chromium  # noqa: E402
 from squall_testing import Checks, ServerProcess  # noqa: E402
 
 check = Checks()
@@ -108,66 +107,18 @@ def with_python(port):
     c.close()
 
 
-class devtools:
-    def __init__(self, ws):
-        self.ws = ws
-        self.next_id = 0
-
-    async def call(self, method, params=None, session=None):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        await self.ws.send(__import__("json").dumps(msg))
-        while True:
-            reply = __import__("json").loads(await self.ws.recv())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError("%s: %s" % (method, reply["error"]))
-                return reply["result"]
-
-    async def evaluate(self, session, expr):
-        r = await self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session)
-        return r["result"].get("value")
-
-    async def wait_for(self, session, expr, guard=30):
-        deadline = time.monotonic() + guard  # a guard against a hang, not a measure
-        while time.monotonic() < deadline:
-            if await self.evaluate(session, expr):
-                return True
-            await asyncio.sleep(0.1)
-        return False
-
-
 async def with_chromium(port, chromium):
-    profile = tempfile.mkdtemp(prefix="squall-chromium-")
-    proc = subprocess.Popen([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                             "--remote-debugging-port=0", "--user-data-dir=" + profile, "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        active = os.path.join(profile, "DevToolsActivePort")
-        deadline = time.monotonic() + 30
-        while not os.path.exists(active) or len(open(active).read().split()) < 2:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                check("chromium started", False)
-                return
-            await asyncio.sleep(0.1)
-        dport, path = open(active).read().split()[:2]
-        async with websockets.connect("ws://127.0.0.1:%s%s" % (dport, path), max_size=None) as ws:
-            dt = devtools(ws)
-            target = await dt.call("Target.createTarget", {"url": "http://127.0.0.1:%d/static-page" % port})
-            att = await dt.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
-            s = att["sessionId"]
-            ready = "window.appLoaded === 42 && getComputedStyle(document.body).color === 'rgb(1, 2, 3)'"
-            check("chromium: page with its CSS and JS", await dt.wait_for(s, ready))
-            await dt.call("Page.enable", {}, s)
-            await dt.call("Page.reload", {}, s)
-            await asyncio.sleep(0.5)
-            check("chromium: reloaded page works", await dt.wait_for(s, ready))
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+    async with headless_chromium(chromium) as dt:
+        if dt is None:
+            check("chromium started", False)
+            return
+        s = await dt.open_page("http://127.0.0.1:%d/static-page" % port)
+        ready = "window.appLoaded === 42 && getComputedStyle(document.body).color === 'rgb(1, 2, 3)'"
+        check("chromium: page with its CSS and JS", await dt.wait_for(s, ready))
+        await dt.call("Page.enable", {}, s)
+        await dt.call("Page.reload", {}, s)
+        await asyncio.sleep(0.5)
+        check("chromium: reloaded page works", await dt.wait_for(s, ready))
 
 
 def main():
