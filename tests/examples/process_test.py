@@ -34,7 +34,8 @@ import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from squall_testing import GUARD, Checks, free_port, wait_listening  # noqa: E402
+from squall_testing import (GUARD, Checks, children_of, free_port, kill_tree,  # noqa: E402
+                            sanitizer_reports, wait_for, wait_listening)
 
 check = Checks()
 
@@ -49,25 +50,11 @@ def whoami(port, conn=None):
     return body
 
 
-def children_of(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return sorted(int(x) for x in out.split())
-
-
 def dead(pid):
     try:
         return open("/proc/%d/stat" % pid).read().rsplit(") ", 1)[1].startswith(("Z", "X"))
     except OSError:
         return True
-
-
-def wait_for(pred, timeout=GUARD, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 class Server:
@@ -99,16 +86,9 @@ class Server:
             return None
 
     def kill(self):
-        bad = [l for l in self.err if "Sanitizer" in l or "runtime error:" in l]
+        bad = sanitizer_reports(self.err)
         check("no sanitizer report", not bad, "".join(bad[:5]))
-        for pid in children_of(self.proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill_tree(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -34,25 +34,12 @@ import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from squall_testing import GUARD, Checks, free_port, wait_listening  # noqa: E402
+from squall_testing import (GUARD, Checks, children_of, free_port, kill_tree,  # noqa: E402
+                            sanitizer_reports, wait_for, wait_listening)
 
 check = Checks()
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 NGINX_STREAM = "/usr/lib/nginx/modules/ngx_stream_module.so"
-
-
-def children_of(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
-
-
-def wait_for(pred, timeout=GUARD, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 class Squall:
@@ -78,16 +65,9 @@ class Squall:
         return self.proc.wait(GUARD)
 
     def kill(self):
-        bad = [l for l in self.log if "Sanitizer" in l or "runtime error:" in l]
+        bad = sanitizer_reports(self.log)
         check("no sanitizer report", not bad, "".join(bad[:5]))
-        for pid in children_of(self.proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill_tree(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ running. Checks counts named checks and prints "N passed, M failed".
 Every wait here is a guard against a hung server, never a measure.
 """
 
+import os
 import signal
 import socket
 import subprocess
@@ -39,6 +40,39 @@ def wait_listening(port, proc=None, timeout=GUARD, host="127.0.0.1"):
         except OSError:
             time.sleep(0.02)
     raise RuntimeError("server did not start listening on %s:%d" % (host, port))
+
+
+def wait_for(pred, timeout=GUARD, step=0.02):
+    """True once pred() is; False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def children_of(pid):
+    """The process ids whose parent is `pid`, in order."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(x) for x in out.split())
+
+
+def sanitizer_reports(lines):
+    """The lines of a server's output that an ASan or UBSan report wrote."""
+    return [l for l in lines if "Sanitizer" in l or "runtime error:" in l]
+
+
+def kill_tree(proc):
+    """SIGKILL to the children of `proc` (pre-forked workers), then to it."""
+    for pid in children_of(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 class ServerProcess:
