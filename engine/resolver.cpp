@@ -168,12 +168,9 @@ std::shared_ptr<pending_lookup> resolver_state::lookup(const std::string& key, c
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = opts_.hosts_file.empty() ? 0 : ARES_AI_ENVHOSTS;
-    if (opts_.hosts_file.empty()) {
-        ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
-    } else {
-        std::lock_guard lk(hosts_env_mu);  // CARES_HOSTS is read now
-        ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
-    }
+    std::unique_lock lk(hosts_env_mu, std::defer_lock);
+    if (!opts_.hosts_file.empty()) lk.lock();  // CARES_HOSTS is read now
+    ch.getaddrinfo(name.c_str(), hints, &resolver_state::on_answer, p.get());
     return p;
 }
 
