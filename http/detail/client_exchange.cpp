@@ -32,12 +32,10 @@ bool has_field(const field_list& f, std::string_view name) noexcept { return fin
 // or not a plain decimal.
 std::optional<std::uint64_t> declared_length(const request& req) {
     auto v = find_field(req.headers, "content-length");
-    if (!v || v->empty() || v->size() > 19) return std::nullopt;
-    std::uint64_t n = 0;
-    for (char c : *v) {
-        if (c < '0' || c > '9') return std::nullopt;
-        n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
+    if (!v) return std::nullopt;
+    std::uint64_t n = 0;  // from_chars takes no sign, space or 0x, and reports overflow
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
     return n;
 }
 
