@@ -162,16 +162,16 @@ task<result<parse_event>> connection::pump(bool head) {
             // first request may be on its way (its client connected to send
             // it), so that wait only shrinks to first_request_grace.
             const bool stoppable = head && !p_.in_message() && shutdown_.can_be_cancelled();
-            const bool fresh = stoppable && !idle_wait_;
             if (stoppable && shutdown_.cancel_requested()) {
-                if (!fresh) co_return errc::canceled;
-                lease = co_await s_->read_some(std::min(deadline, clock::now() + first_request_grace));
-            } else if (stoppable) {
+                if (idle_wait_) co_return errc::canceled;
+                deadline = std::min(deadline, clock::now() + first_request_grace);
+            }
+            if (stoppable && !shutdown_.cancel_requested()) {
                 // The one wait a graceful shutdown cuts short: under its token.
                 lease = co_await s_->read_some(deadline, shutdown_);
                 if (!lease && shutdown_.cancel_requested()) {
-                    if (!fresh) co_return lease.error();  // a clean end
-                    lease = co_await s_->read_some(std::min(deadline, clock::now() + first_request_grace));
+                    if (idle_wait_) co_return lease.error();  // a clean end
+                    continue;  // a new connection: the short wait above
                 }
             } else {
                 lease = co_await s_->read_some(deadline);
