@@ -11,12 +11,12 @@ DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
                 nlohmann-json3-dev libsqlite3-dev libc-ares-dev libdeflate-dev libkainjow-mustache-dev \
                 python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq \
-                tinyproxy nginx-light libnginx-mod-stream h2o haproxy
+                tinyproxy nginx-light libnginx-mod-stream h2o haproxy clang-format-14 clang-tidy-14
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8
 
-.PHONY: all deps build test asan run bench clean install deb abi-check
+.PHONY: all deps build test asan tidy format run bench clean install deb abi-check
 
 all: build
 
@@ -45,6 +45,16 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# clang-tidy (the root .clang-tidy) on every C++ file of the build's
+# compile commands; ctest's lint.tidy checks a fixed set (scripts/tidy).
+tidy: deps $(BUILD)/CMakeCache.txt
+	JOBS=$(JOBS) scripts/tidy $(BUILD) --all
+
+# Rewrites the C++ tree in the layout of the root .clang-format
+# (clang-format 14); `scripts/format --check` only reports.
+format:
+	scripts/format
 
 # The main server: the hello routes and the to-do REST API (examples/).
 run: build
