@@ -31,7 +31,7 @@ void ignore_sigpipe() {
 
 void detail::log_exception(const char* where, std::exception_ptr e) noexcept {
     try {
-        std::rethrow_exception(e);
+        std::rethrow_exception(std::move(e));
     } catch (const std::exception& ex) {
         spdlog::error("squall: unhandled exception in {}: {}", where, ex.what());
     } catch (...) {
