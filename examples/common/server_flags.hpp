@@ -54,6 +54,11 @@ inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st,
     app.add_flag("--sqpoll", f.sqpoll, "a kernel thread polls the submission queue");
     app.add_flag("--no-ring-setup", f.no_ring_setup,
                  "set the listener up with syscalls, not IORING_OP_BIND/LISTEN and setsockopt commands");
+    app.add_option("--min-wait-usec", so.loop.min_wait_usec,
+                   "batch waits: return this long after the first completion (Linux 6.12; 0 off)");
+    app.add_option("--wait-batch", so.loop.wait_batch, "completions a batched wait asks for");
+    app.add_option("--napi-busy-poll", so.loop.napi_busy_poll_usec,
+                   "microseconds of NAPI busy poll per wait (IORING_REGISTER_NAPI, Linux 6.9; 0 off)");
     auto* cert = app.add_option("--cert", f.cert, "serve TLS with this certificate (PEM; SIGHUP reloads it)");
     auto* key = app.add_option("--key", f.key, "the certificate's private key (PEM)");
     cert->needs(key);

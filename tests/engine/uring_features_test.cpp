@@ -110,3 +110,52 @@ TEST(uring_features, listener_through_the_ring_reports_a_taken_port) {
         EXPECT_NE(std::string(e.what()).find("bind " + addr.to_string()), std::string::npos) << e.what();
     }
 }
+
+TEST(uring_features, batched_waits_keep_timers_posts_and_io_going) {
+    probe_ring pr;
+    if (!(pr.p.features & IORING_FEAT_MIN_TIMEOUT)) GTEST_SKIP() << "no IORING_FEAT_MIN_TIMEOUT (Linux 6.12)";
+    loop_options o;
+    o.min_wait_usec = 500;
+    o.wait_batch = 64;
+    loop l(o);
+    ASSERT_TRUE(l.features().min_wait) << l.features().describe();
+    // A timer, a post from another thread and a receive each end a wait
+    // that asked for 64 completions.
+    bool fired = false;
+    l.call_later(2ms, [&] { fired = true; });
+    auto [srv, cli] = squall::testing::tcp_pair();
+    std::thread poster([&] {
+        std::this_thread::sleep_for(5ms);
+        l.post([&] { squall::testing::send_all(cli.get(), "ping!"); });
+    });
+    auto got = l.run_sync([](int fd) -> task<std::string> {
+        stream s{unique_fd(fd)};
+        auto r = co_await s.read_exactly(5);
+        co_return r ? std::string(reinterpret_cast<const char*>(r->data()), r->size()) : r.error().message();
+    }(srv.release()));
+    poster.join();
+    EXPECT_EQ(got, "ping!");
+    EXPECT_TRUE(fired);
+}
+
+TEST(uring_features, napi_busy_poll_registers_and_the_loop_serves) {
+    {
+        probe_ring pr;
+        uring::napi_reg reg;
+        reg.busy_poll_to = 10;
+        if (uring::register_raw(&pr.r, uring::register_napi, &reg, 1) != 0)
+            GTEST_SKIP() << "IORING_REGISTER_NAPI refused (Linux 6.9, CONFIG_NET_RX_BUSY_POLL)";
+    }
+    loop_options o;
+    o.napi_busy_poll_usec = 20;
+    loop l(o);
+    EXPECT_TRUE(l.features().napi) << l.features().describe();
+    auto [srv, cli] = squall::testing::tcp_pair();
+    squall::testing::send_all(cli.get(), "napi!");
+    auto got = l.run_sync([](int fd) -> task<std::string> {
+        stream s{unique_fd(fd)};
+        auto r = co_await s.read_exactly(5);
+        co_return r ? std::string(reinterpret_cast<const char*>(r->data()), r->size()) : r.error().message();
+    }(srv.release()));
+    EXPECT_EQ(got, "napi!");
+}
