@@ -25,7 +25,11 @@ task<std::vector<std::unique_ptr<listener>>> listen_all(std::vector<address> add
     for (const auto& a : addrs) {
         try {
             listen_options o{.reuse_port = reuse_port};
-            unique_fd fd = lo.ring_setup ? co_await listen_on_ring(a, o) : listen_on(a, o);
+            // Not a conditional expression: GCC 12 destroys a co_await's
+            // result inside one twice (the fd was closed under the listener).
+            unique_fd fd;
+            if (lo.ring_setup) fd = co_await listen_on_ring(a, o);
+            else fd = listen_on(a, o);
             out.push_back(std::make_unique<listener>(std::move(fd), lo));
         } catch (const std::system_error& e) {
             if (e.code().value() != EADDRNOTAVAIL || addrs.size() == 1) throw;
