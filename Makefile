@@ -11,7 +11,7 @@ DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
                 nlohmann-json3-dev libsqlite3-dev libc-ares-dev libdeflate-dev libkainjow-mustache-dev \
                 python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq \
-                tinyproxy nginx-light libnginx-mod-stream h2o haproxy
+                tinyproxy nginx-light libnginx-mod-stream h2o haproxy valgrind
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8

@@ -206,6 +206,8 @@ def markdown(args, results, info):
            "second for %d s (largest RSS sampled); after: idle again once the last answers are read. One "
            "thread each: examples/hello `--threads 1`, nginx one worker without master. Kernel %s." % (
                "{:,}".format(args.conns), args.seconds, info["kernel"]), "",
+           "nginx allocates its connection and event arrays for worker_connections (%s here) at start: that part "
+           "of its cost per connection is in its baseline, not in its figures." % "{:,}".format(args.conns + 1024), "",
            "| server | baseline RSS (KiB) | idle | active | after |", "|---|---:|---:|---:|---:|"]
     for name, r in results.items():
         out.append("| %s | %d | %.2f | %.2f | %.2f |" % (name, r["rss0_kib"], r["idle"], r["active"], r["after"]))
