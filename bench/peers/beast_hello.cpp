@@ -12,8 +12,8 @@
 //
 //   build/bench/beast_hello --port 8888
 //
-// Tests: tests/bench/instructions_bench_test.py runs it in a tiny
-// bench-instructions and bench.py run.
+// Built only by the bench_peers target, so no test runs it; squall-load
+// checks the status and length of every answer it gives in a bench run.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
