@@ -12,7 +12,7 @@ DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
                 nlohmann-json3-dev libsqlite3-dev libc-ares-dev libdeflate-dev libkainjow-mustache-dev \
                 python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq \
-                tinyproxy nginx-light libnginx-mod-stream h2o haproxy clang-format-14 clang-tidy-14
+                tinyproxy nginx-light libnginx-mod-stream h2o haproxy clang-format-14 clang-tidy-14 valgrind
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8
@@ -83,12 +83,42 @@ run: build
 # installed here when missing (not part of `make deps`; node's ws comes
 # with `deps`). --rt runs servers and clients as SCHED_FIFO, as bench-http
 # does; BENCH_ARGS= for normal priority, or e.g. "--rt --duration 3 --runs 1".
-BENCH_PACKAGES := nginx-light h2o python3-tornado wrk libcurl4-openssl-dev
+# The C++ peers (Boost.Beast on Asio's epoll and io_uring backends, a
+# libh2o-evloop hello; bench/peers/) are built here by the bench_peers
+# target, after a re-configure that finds the packages just installed.
+BENCH_PACKAGES := nginx-light h2o python3-tornado wrk libcurl4-openssl-dev libboost1.81-dev \
+                  libh2o-evloop-dev valgrind
 BENCH_ARGS     ?= --rt
-bench: build
+.PHONY: bench-peers
+bench-peers: build
 	@scripts/install-deps $(BENCH_PACKAGES)
 	@scripts/install-npm $(NPM_PACKAGES)
+	@cmake -S . -B $(BUILD) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target bench_peers
+
+bench: bench-peers
 	/usr/bin/python3 bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+
+# User-space instructions per request under valgrind's cachegrind
+# (bench/instructions_bench.py): examples/hello, squall-server's to-do API
+# and ws_echo against nginx, h2o, libh2o-evloop, Beast and node's ws, the
+# difference of a short and a long squall-load run; each count made twice
+# to show it reproduces; then server CPU time per request at 50
+# connections for every peer. Writes $(BUILD)/bench/instructions_report.md.
+INSTR_BENCH_ARGS ?=
+.PHONY: bench-instructions
+bench-instructions: bench-peers
+	/usr/bin/python3 bench/instructions_bench.py --build $(BUILD) $(INSTR_BENCH_ARGS)
+
+# RSS per keep-alive connection (bench/memory_bench.py): 10,000
+# connections to examples/hello (--threads 1) and to nginx (one worker),
+# idle and then each sending a request a second; writes
+# $(BUILD)/bench/memory_report.md.
+MEMORY_BENCH_ARGS ?=
+.PHONY: bench-memory
+bench-memory: build
+	@scripts/install-deps nginx-light
+	/usr/bin/python3 bench/memory_bench.py --build $(BUILD) $(MEMORY_BENCH_ARGS)
 
 # The engine's micro-benchmarks (Google Benchmark), medians of 5 runs.
 .PHONY: bench-micro

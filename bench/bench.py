@@ -2,15 +2,17 @@
 """make bench: squall side by side with its peers, driven by squall-load.
 
 Usage: /usr/bin/python3 bench/bench.py [--build build] [--duration 5] [--runs 3]
-           [--warmup 1] [--servers squall,nginx,h2o,tornado,node]
+           [--warmup 1] [--servers squall,nginx,h2o,h2o-evloop,beast,beast-uring,tornado,node]
            [--loads c50,c256,c50p16,c256p16,ws64] [--no-wrk] [--rt]
            [--out BUILD/bench/bench_report.md]
 
 Every server answers `GET /` with "Hello, world!" (text/plain) on one
 core: squall's examples/hello (--threads 1), nginx (one worker, `return
-200`), h2o (one thread, an mruby handler), Tornado (one process) and
-node's http module (bench/peers/ holds their configurations and
-programs). The WebSocket load (wsN: 50 connections echoing N-byte binary
+200`), h2o (one thread, an mruby handler), libh2o-evloop (a one-thread
+hello on the library under h2o), Boost.Beast on C++20 coroutines (one
+io_context, on Asio's epoll reactor and on its io_uring backend),
+Tornado (one process) and node's http module (bench/peers/ holds their
+configurations and programs). The WebSocket load (wsN: 50 connections echoing N-byte binary
 messages) runs against squall's examples/ws_echo and the WebSocket peers
 (node's ws, Tornado) where they exist; what is missing is left out with
 the reason printed.
@@ -68,6 +70,12 @@ end
 """
 
 
+# The C++ peers built by the bench_peers target (bench/CMakeLists.txt):
+# Boost.Beast on Asio's epoll reactor and on its io_uring backend, and
+# libh2o with its own event loop, each a one-thread hello.
+CPP_PEERS = {"beast": "beast_hello", "beast-uring": "beast_hello_uring", "h2o-evloop": "h2o_evloop_hello"}
+
+
 def server_command(name, ws, args, port):
     """The command line of server `name` (HTTP hello, or WebSocket echo
     when ws), or (None, reason) when it is not available here."""
@@ -78,6 +86,8 @@ def server_command(name, ws, args, port):
             return None, "%s is not built" % exe
         return [exe, "--host", "127.0.0.1", "--port", str(port), "--threads", "1", "--drain", "1"], None
     if ws:
+        if name in CPP_PEERS:
+            return None, "%s has no WebSocket echo here" % name
         script = {"node": "ws_echo_node.js", "tornado": "ws_echo_tornado.py"}.get(name)
         if not script:
             return None, "%s has no WebSocket echo here" % name
@@ -96,6 +106,11 @@ def server_command(name, ws, args, port):
         with open(os.path.join(PEERS, "h2o.conf")) as f:
             bl.write_file(conf, f.read().format(port=port))
         return [args.h2o, "-c", conf], None
+    if name in CPP_PEERS:
+        exe = os.path.join(b, "bench", CPP_PEERS[name])
+        if not os.access(exe, os.X_OK):
+            return None, "%s is not built (make bench builds it when its packages install)" % exe
+        return [exe, "--host", "127.0.0.1", "--port", str(port)], None
     if name == "tornado":
         return ["/usr/bin/python3", os.path.join(PEERS, "tornado_hello.py"), str(port)], None
     if name == "node":
@@ -300,7 +315,7 @@ def parse_args():
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=1.0)
-    ap.add_argument("--servers", default="squall,nginx,h2o,tornado,node")
+    ap.add_argument("--servers", default="squall,nginx,h2o,h2o-evloop,beast,beast-uring,tornado,node")
     ap.add_argument("--loads", default="c50,c256,c50p16,c256p16,ws64")
     ap.add_argument("--no-wrk", action="store_true", help="skip the squall-load vs wrk comparison")
     ap.add_argument("--compare-server", default="nginx", help="the server squall-load and wrk both drive")

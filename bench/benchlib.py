@@ -144,7 +144,7 @@ def kill_on_sigterm():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
-def nginx_config(bench_dir, name, nginx, port, listen_extra="", server_extra=""):
+def nginx_config(bench_dir, name, nginx, port, listen_extra="", server_extra="", worker_connections=4096):
     """Writes bench/peers/nginx.conf (one worker, `return 200 "Hello,
     world!"`) filled in under bench_dir/name; returns the command that
     runs it in the foreground."""
@@ -154,6 +154,7 @@ def nginx_config(bench_dir, name, nginx, port, listen_extra="", server_extra="")
     conf = os.path.join(prefix, "nginx.conf")
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "nginx.conf")) as f:
         text = f.read().format(prefix=prefix, port=port, listen_extra=listen_extra,
+                               worker_connections=worker_connections,
                                server_extra=server_extra + "\n" if server_extra else "")
     write_file(conf, text)
     return [nginx, "-p", prefix + "/", "-e", os.path.join(prefix, "error.log"), "-c", conf]
