@@ -83,6 +83,10 @@ public:
     virtual bool closed() const noexcept = 0;
     // The peer's address, when the transport has one.
     virtual std::optional<address> peer() const { return std::nullopt; }
+    // Whether bytes arrived that no read has taken yet (received chunks,
+    // decrypted records, what read_until gathered past its delimiter). A
+    // connection pool must not reuse a stream that has some.
+    virtual bool has_unread() const noexcept { return has_spill(); }
 
 protected:
     // For read_some: whether a read would complete now (data, an end or an

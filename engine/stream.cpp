@@ -1,5 +1,6 @@
-// The socket stream: set-up, close, and the receive side. Writes are in
-// stream_write.cpp, SEND_ZC in stream_zc.cpp, TLS in stream_tls.cpp.
+// The socket stream: set-up, close, and the receive side. The write turn
+// and the send loops are in stream_write.cpp, SEND_ZC in stream_zc.cpp;
+// TLS is an adapter over any byte_stream (tls_stream.cpp).
 #include <squall/engine/stream.hpp>
 
 #include <liburing.h>
@@ -14,9 +15,7 @@
 #include <thread>
 
 #include <squall/engine/detail/stream_parts.hpp>
-#include <squall/engine/detail/tls_session.hpp>
 #include <squall/engine/op.hpp>
-#include <squall/engine/tls.hpp>
 
 namespace squall {
 
@@ -25,10 +24,6 @@ stream::stream(unique_fd fd, stream_options opts)
     if (!opts_.buffer_ring) opts_.multishot_recv = false;
     if (opts_.max_pending_buffers == 0) opts_.max_pending_buffers = 1;
     if (opts_.buffer_ring) ring_ = &loop_->buffers();
-    if (opts_.tls) {
-        tls_ = std::make_unique<detail::tls_session>(*opts_.tls);
-        if (tls_->is_server()) arm_handshake_deadline();
-    }
 }
 
 stream::~stream() { close(); }
@@ -86,25 +81,9 @@ void stream::close() noexcept {
     if (starved_) ring_->cancel_wait(starve_wait_);
     starved_ = false;
     drop_pending();
-    if (tls_) {
-        hs_timer_.cancel();
-        tls_->fail(errc::closed);  // its ciphertext leases go back too
-        if (tls_send_) {
-            // The send frees its bytes at its completion; writers waiting
-            // behind it get their turn (and errc::closed).
-            tls_send_->owner = nullptr;
-            if (!loop_->closing()) loop_->cancel_op(tls_send_ud_);
-            tls_send_ = nullptr;
-            if (fd_) {
-                release_fd();
-                end_write_turn();
-            }
-        }
-    }
     release_fd();
     poison_writes(errc::closed);
     readers_.wake_all();  // they see errc::closed
-    handshakers_.wake_all();
 }
 
 void stream::drop_pending() noexcept {
@@ -163,7 +142,7 @@ void stream::maybe_rearm() {
     if (opts_.multishot_recv) {
         // Armed ahead of the reader, up to the cap on unread chunks.
         if (pending_.size() < opts_.max_pending_buffers) arm_recv();
-    } else if (pending_.empty() && (!readers_.empty() || !handshakers_.empty())) {
+    } else if (pending_.empty() && !readers_.empty()) {
         // One-shot: only for a waiting reader, and (without the ring) only
         // once the previous chunk of the shared buffer was taken.
         arm_recv();
@@ -218,12 +197,10 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         ++pauses_;
         loop_->cancel_op(recv_ud_);
     }
-    if (tls_) tls_pump();
-    else if (chunk_ready()) readers_.wake_one();
+    if (chunk_ready()) readers_.wake_one();
 }
 
 result<buffer_lease> stream::take_chunk() {
-    if (tls_) return tls_take_chunk();
     if (!pending_.empty()) {
         chunk c = pending_.front();
         pending_.pop_front();

@@ -31,20 +31,8 @@
 // not read (the socket is shut down first) and poisons writes with
 // errc::closed.
 //
-// TLS: with stream_options::tls set (engine/tls.hpp) the same stream
-// speaks TLS. The ring carries ciphertext as above; wolfSSL decrypts it
-// from memory into plaintext chunks the reader owns (heap leases), and
-// writes are encrypted into one buffer sent as usual. The reader's view
-// (read_some and the rest, write, writev, shutdown_write) is unchanged. A
-// server stream handshakes as the client's bytes arrive and must finish
-// within the context's handshake timeout (else reads and writes fail with
-// errc::timed_out); a client calls handshake(host) first: reading before
-// it, or (with a context that checks certificates, the default) writing
-// before it or passing no host, fails at once with
-// tls_errc::handshake_first, as without a name any trusted certificate
-// would pass. TLS failures are tls_category() errors; a failed send (a
-// timeout included) fails the session, as part of a record may have gone
-// out. A plain stream pays one pointer test per read and write for this.
+// TLS is an adapter over any byte_stream (engine/tls_stream.hpp): this
+// stream carries bytes only.
 //
 // close() hands the kernel any SQE still queued for the fd before closing
 // it, so none can reach whatever file the number names next.
@@ -53,7 +41,7 @@
 // created it and must be destroyed before that loop; it is not movable
 // (the kernel's completions point at it). One reader at a time.
 // Tests: tests/engine/stream_test.cpp, tests/engine/echo_stress_test.cpp,
-// tests/engine/tls_test.cpp.
+// tests/engine/stream_poison_test.cpp.
 #pragma once
 
 #include <sys/uio.h>
@@ -80,11 +68,6 @@
 
 namespace squall {
 
-class tls_context;
-namespace detail {
-class tls_session;
-}
-
 struct stream_options {
     bool buffer_ring = true;     // receive into the loop's provided buffer ring
     bool multishot_recv = true;  // keep one multishot recv armed (needs buffer_ring)
@@ -102,8 +85,6 @@ struct stream_options {
     std::size_t plain_buffer_size = 16 * 1024;  // when buffer_ring is off
     clock::duration read_timeout = clock::duration::zero();   // zero: none
     clock::duration write_timeout = clock::duration::zero();  // zero: none
-    // TLS over this stream (engine/tls.hpp): a server or client context.
-    std::shared_ptr<tls_context> tls = nullptr;
 };
 
 class stream final : public byte_stream {
@@ -120,22 +101,8 @@ public:
     // Takes the bytes; SEND_ZC at or above zc_threshold (see above).
     task<result<void>> write_owned(owned_bytes bytes) override;
 
-    // Sends FIN after queued writes (half-close); reads go on. With TLS a
-    // close_notify goes first.
+    // Sends FIN after queued writes (half-close); reads go on.
     task<result<void>> shutdown_write() override;
-
-    // TLS: runs the handshake to the end (a no-op for plain streams and
-    // for a finished handshake). A client passes the server's host name,
-    // sent as SNI and checked against the certificate; an empty one is
-    // tls_errc::handshake_first unless its context skips the checks.
-    task<result<void>> handshake(std::string host = {});
-    bool is_tls() const noexcept { return tls_ != nullptr; }
-    // The negotiated ALPN protocol, TLS version, cipher suite, and whether
-    // the session was resumed (empty / false for plain streams).
-    std::string tls_alpn() const;
-    std::string tls_version() const;
-    std::string tls_cipher() const;
-    bool tls_resumed() const;
     // Stops receiving and closes the fd now; later reads give errc::closed.
     void close() noexcept override;
     bool closed() const noexcept override { return !fd_; }
@@ -145,10 +112,8 @@ public:
     // The error that poisoned writes (see above); empty while they work.
     std::error_code write_error() const noexcept { return write_error_; }
     const stream_options& options() const noexcept { return opts_; }
-    // Whether bytes arrived that no read has taken yet: received chunks,
-    // decrypted TLS records, or what read_until gathered past its
-    // delimiter. A connection pool must not reuse a stream that has some.
-    bool has_unread() const noexcept;
+    // Received chunks or gathered bytes no read took yet.
+    bool has_unread() const noexcept override { return !pending_.empty() || has_spill(); }
     // Receive state, for tests and metrics.
     std::size_t pending_chunks() const noexcept { return pending_.size(); }
     std::uint64_t recv_pauses() const noexcept { return pauses_; }
@@ -157,7 +122,6 @@ public:
 
 protected:
     bool chunk_ready() const noexcept override {
-        if (tls_) return tls_readable();
         return !pending_.empty() || eof_ || recv_error_ || !fd_;
     }
     bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
@@ -181,28 +145,15 @@ private:
     void arm_recv();
     void maybe_rearm();
     void release_fd() noexcept;
-    // TLS hooks (stream.cpp).
-    struct tls_send_op;
-    bool tls_readable() const noexcept;
-    void tls_pump() noexcept;
-    void tls_end_receive() noexcept;
-    void tls_fail(std::error_code ec) noexcept;
-    void tls_kick_send() noexcept;
-    static void on_tls_send(void* ctx, int res, unsigned flags) noexcept;
-    void arm_handshake_deadline();
-    result<buffer_lease> tls_take_chunk();
-    task<result<void>> tls_send(clock::time_point deadline);
-    task<result<void>> tls_write(const iovec* parts, std::size_t n);
-    class tls_wait;
     void drop_pending() noexcept;
     std::optional<clock::time_point> read_deadline() const noexcept;
     clock::time_point write_deadline() const noexcept;
     void end_write_turn() noexcept;
     std::error_code poison_writes(std::error_code ec) noexcept;
     bool zero_copy_pays() noexcept;
-    task<result<void>> send_all(std::span<const std::byte> bytes, clock::time_point deadline);
-    task<result<void>> send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
-                               clock::time_point deadline);
+    // The one partial-send loop, in its write turn: sends until all of
+    // `bytes` went out, with SEND_ZC when `zc_owner` holds them.
+    task<result<void>> send_all(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> zc_owner);
 
     loop* loop_;
     unique_fd fd_;
@@ -227,12 +178,6 @@ private:
 
     std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
     signed char zc_peer_ = -1;  // zero copy worth it for this peer: 1, 0, or not looked up yet
-
-    std::unique_ptr<detail::tls_session> tls_;
-    tls_send_op* tls_send_ = nullptr;  // a send of handshake output no writer carries
-    detail::waiter_list handshakers_;  // tasks in handshake()
-    timer_handle hs_timer_;            // the TLS handshake deadline
-    std::uint64_t tls_send_ud_ = 0;
 };
 
 }  // namespace squall

@@ -1,13 +1,15 @@
 // The socket stream's writes: the turn that keeps them in call order,
-// poisoning after a failed write, and the send loops. See stream.hpp.
+// poisoning after a failed write, and the send loops (the one partial-send
+// loop for contiguous bytes, plain or SEND_ZC, and the gathered sendmsg
+// loop of writev). See stream.hpp.
 #include <liburing.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <climits>
 
+#include <squall/engine/detail/send_zc.hpp>
 #include <squall/engine/detail/stream_parts.hpp>
-#include <squall/engine/detail/tls_session.hpp>
 #include <squall/engine/op.hpp>
 
 namespace squall {
@@ -30,44 +32,32 @@ void stream::end_write_turn() noexcept {
         return;
     }
     // Hand the turn straight to the oldest waiting writer, if any.
-    if (!writers_.wake_one()) {
-        writing_ = false;
-        if (tls_) tls_kick_send();  // what the reading side made since
-    }
+    if (!writers_.wake_one()) writing_ = false;
 }
 
-task<result<void>> stream::send_all(std::span<const std::byte> bytes, clock::time_point deadline) {
-    while (!bytes.empty()) {
-        if (!fd_) co_return poison_writes(errc::closed);
-        auto r = co_await send(fd_.get(), bytes).until(deadline);
-        if (!r) co_return poison_writes(r.error());
-        bytes = bytes.subspan(static_cast<std::size_t>(*r));
-    }
-    co_return result<void>{};
-}
-
-task<result<void>> stream::write(std::span<const std::byte> bytes) {
-    if (tls_) {
-        iovec one{const_cast<std::byte*>(bytes.data()), bytes.size()};
-        co_return co_await tls_write(&one, 1);
-    }
+// Takes the turn, then sends until all of `bytes` went out (a short send
+// goes on from where it ended). With `zc_owner` each send is a SEND_ZC and
+// the owner keeps the bytes alive until the kernel's notification.
+task<result<void>> stream::send_all(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> zc_owner) {
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
-    // The send loop inline (not send_all): the hottest write path saves a
-    // coroutine frame per call.
-    auto deadline = write_deadline();
+    const auto deadline = write_deadline();
     while (!bytes.empty()) {
         if (!fd_) co_return poison_writes(errc::closed);
-        auto r = co_await send(fd_.get(), bytes).until(deadline);
+        result<int> r = zc_owner ? co_await detail::send_zc_awaitable(fd_.get(), bytes, zc_owner, deadline)
+                                 : co_await send(fd_.get(), bytes).until(deadline);
         if (!r) co_return poison_writes(r.error());
+        if (zc_owner) ++zc_sends_;
         bytes = bytes.subspan(static_cast<std::size_t>(*r));
     }
     co_return result<void>{};
 }
 
+// Not a coroutine itself: the hottest write path pays for one frame.
+task<result<void>> stream::write(std::span<const std::byte> bytes) { return send_all(bytes, nullptr); }
+
 task<result<void>> stream::writev(std::vector<iovec> parts) {
-    if (tls_) co_return co_await tls_write(parts.data(), parts.size());
     result<void> turn = co_await write_turn(this);
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
@@ -102,11 +92,6 @@ task<result<void>> stream::shutdown_write() {
     if (!turn) co_return turn;
     turn_guard g{this, &stream::end_write_turn};
     if (!fd_) co_return poison_writes(errc::closed);
-    if (tls_) {
-        tls_->close_notify();
-        result<void> sent = co_await tls_send(write_deadline());
-        if (!sent) co_return sent;
-    }
     auto r = co_await squall::shutdown(fd_.get(), SHUT_WR);
     if (!r) co_return poison_writes(r.error());
     co_return result<void>{};

@@ -1,15 +1,12 @@
-// The socket stream's owned writes and SEND_ZC: the bytes stay owned by
-// the operation until the kernel's notification. See stream.hpp.
+// The socket stream's owned writes: SEND_ZC where it pays, the bytes then
+// owned by the operation until the kernel's notification. See stream.hpp.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <squall/engine/detail/send_zc.hpp>
-#include <squall/engine/detail/stream_parts.hpp>
+#include <squall/engine/stream.hpp>
 
 namespace squall {
-
-using detail::turn_guard;
 
 bool stream::zero_copy_pays() noexcept {
     if (zc_peer_ < 0) {
@@ -39,28 +36,9 @@ task<result<void>> stream::write_owned(owned_bytes bytes) {
             else return std::as_bytes(std::span(b));
         },
         bytes);
-    if (tls_) {
-        iovec one{const_cast<std::byte*>(view.data()), view.size()};
-        co_return co_await tls_write(&one, 1);
-    }
-    result<void> turn = co_await write_turn(this);
-    if (!turn) co_return turn;
-    turn_guard g{this, &stream::end_write_turn};
     if (opts_.send_zc && view.size() >= opts_.zc_threshold && zero_copy_pays())
-        co_return co_await send_zc(view, std::make_shared<owned_bytes>(std::move(bytes)), write_deadline());
-    co_return co_await send_all(view, write_deadline());
-}
-
-task<result<void>> stream::send_zc(std::span<const std::byte> bytes, std::shared_ptr<owned_bytes> owner,
-                                   clock::time_point deadline) {
-    while (!bytes.empty()) {
-        if (!fd_) co_return poison_writes(errc::closed);
-        auto r = co_await detail::send_zc_awaitable(fd_.get(), bytes, owner, deadline);
-        if (!r) co_return poison_writes(r.error());
-        ++zc_sends_;
-        bytes = bytes.subspan(static_cast<std::size_t>(*r));
-    }
-    co_return result<void>{};
+        co_return co_await send_all(view, std::make_shared<owned_bytes>(std::move(bytes)));
+    co_return co_await send_all(view, nullptr);  // `bytes` stays in this frame until then
 }
 
 }  // namespace squall

@@ -1,14 +1,14 @@
 // TLS over wolfSSL for squall's streams: the contexts (certificates,
-// policy) a stream's TLS session is made from. wolfSSL's headers stay in
-// engine/*.cpp; http/ and ws/ see only this header and stream.
+// policy) a tls_stream's session is made from. wolfSSL's headers stay in
+// engine/*.cpp; http/ and ws/ see only this header and tls_stream.hpp.
 //
-// A stream whose stream_options::tls is set speaks TLS: the ciphertext
-// moves through the ring exactly as plain bytes do (multishot recv into
-// the buffer ring, gathered sends) and wolfSSL works on memory through its
-// I/O callbacks. A server stream handshakes on its first read, under the
-// context's handshake deadline; a client stream handshakes in
-// stream::handshake(host), which checks the peer's certificate against
-// the system store (or ca_file), sends SNI and checks the host name.
+// A tls_stream (engine/tls_stream.hpp) speaks TLS over any byte_stream:
+// the ciphertext moves through the stream below exactly as plain bytes do
+// and wolfSSL works on memory through its I/O callbacks. A server stream
+// handshakes on its first read, under the context's handshake deadline; a
+// client stream handshakes in tls_stream::handshake(host), which checks
+// the peer's certificate against the system store (or ca_file), sends SNI
+// and checks the host name.
 //
 // Hardened by default, because this wolfSSL build's own defaults are not
 // (it offers TLS 1.1, RC4, 3DES, NULL and PSK suites, and 80-bit groups):
@@ -20,7 +20,7 @@
 // tickets, and reload() re-reads its files into a fresh generation used by
 // new connections only (connections open keep the one they started with).
 // Contexts are shared by the loops of a server: thread-safe.
-// Tests: tests/engine/tls_test.cpp, tests/tls/.
+// Tests: tests/engine/tls_test.cpp, tests/engine/tls_stream_test.cpp, tests/tls/.
 #pragma once
 
 #include <chrono>
@@ -85,7 +85,7 @@ public:
     // How many times reload() succeeded (for logs and tests).
     unsigned generation() const;
 
-    // For the stream's session: the certificates to start a connection on.
+    // For a tls_stream's session: the certificates to start a connection on.
     std::shared_ptr<detail::tls_generation> current() const;
 
 private:
@@ -106,7 +106,7 @@ const std::error_category& tls_category() noexcept;
 
 // squall's own TLS errors, in tls_category() (wolfSSL's codes are negative).
 enum class tls_errc {
-    // A client stream read before handshake(host), or written or
+    // A client tls_stream read before handshake(host), or written or
     // handshaken without a host name while its context checks certificates.
     handshake_first = 1,
 };

@@ -19,14 +19,17 @@
 #include <squall/engine/loop.hpp>
 #include <squall/engine/server.hpp>
 #include <squall/engine/stream.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include "common/server_flags.hpp"
 
 using namespace squall;
 
 namespace {
 
-task<void> echo_client(unique_fd fd, stream_options opts) {
-    stream s(std::move(fd), opts);
+task<void> echo_client(unique_fd fd, stream_options opts, std::shared_ptr<tls_context> tls) {
+    std::unique_ptr<byte_stream> sp = std::make_unique<stream>(std::move(fd), opts);
+    if (tls) sp = std::make_unique<tls_stream>(std::move(sp), std::move(tls));  // --cert: TLS over it
+    byte_stream& s = *sp;
     for (;;) {
         auto chunk = co_await s.read_some();
         if (!chunk) co_return;  // eof, reset or closed
@@ -43,20 +46,21 @@ task<void> echo_client(unique_fd fd, stream_options opts) {
     }
 }
 
-task<void> accept_loop(listener* l, stream_options opts) {
+task<void> accept_loop(listener* l, stream_options opts, std::shared_ptr<tls_context> tls) {
     for (;;) {
         auto c = co_await l->accept();
         if (!c) co_return;  // closed, or cancelled at shutdown
-        loop::current()->spawn(echo_client(std::move(*c), opts));
+        loop::current()->spawn(echo_client(std::move(*c), opts, tls));
     }
 }
 
 // One loop's service: its own SO_REUSEPORT listener and accept loop, until
 // the shutdown token fires.
-task<void> serve(address addr, bool reuse_port, stream_options st, listener_options lo, cancel_token shutdown) {
+task<void> serve(address addr, bool reuse_port, stream_options st, std::shared_ptr<tls_context> tls, listener_options lo,
+                 cancel_token shutdown) {
     listener l(listen_on(addr, {.reuse_port = reuse_port}), lo);
     spdlog::info("squall echo listening on {}", l.local().to_string());
-    auto accepting = accept_loop(&l, st);
+    auto accepting = accept_loop(&l, st, std::move(tls));
     accepting.set_cancel_token(shutdown);
     co_await std::move(accepting);
 }
@@ -70,14 +74,15 @@ int main(int argc, char** argv) {
     run_options so;
     stream_options st;
     listener_options lo;
+    std::shared_ptr<tls_context> tls;
     examples::feature_flags flags;
     app.add_option("--host", host, "numeric address to listen on");
     app.add_option("--port", port, "TCP port");
     examples::add_server_flags(app, so, st, flags);
     CLI11_PARSE(app, argc, argv);
-    examples::apply_server_flags(flags, so, st, lo);
+    examples::apply_server_flags(flags, so, st, lo, tls);
 
     address addr = address::ip(host, port);
     bool reuse_port = so.threads > 1;
-    return run_server(so, [=](cancel_token shutdown) { return serve(addr, reuse_port, st, lo, shutdown); });
+    return run_server(so, [=](cancel_token shutdown) { return serve(addr, reuse_port, st, tls, lo, shutdown); });
 }

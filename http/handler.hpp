@@ -23,7 +23,8 @@
 // logged and becomes a 500. write_error() renders the error page and can
 // be overridden. Views returned by request() and friends stay valid for
 // the request's lifetime. Loop thread only. Tests:
-// tests/http/handler_test.cpp, framing_test.cpp, response_safety_test.cpp.
+// tests/http/handler_test.cpp, framing_test.cpp, response_safety_test.cpp,
+// handler_header_test.cpp (which also checks that no io_uring header leaks in).
 #pragma once
 
 #include <memory>
@@ -36,11 +37,17 @@
 
 #include <squall/engine/cancel.hpp>
 #include <squall/engine/result.hpp>
-#include <squall/engine/byte_stream.hpp>
 #include <squall/engine/task.hpp>
 #include <squall/http/cookies.hpp>
 #include <squall/http/form.hpp>
 #include <squall/http/request.hpp>
+
+namespace squall {
+// engine/byte_stream.hpp: declared only, so that handlers' translation
+// units do not take in the engine's io_uring headers (include it to use
+// a detached_connection's stream).
+class byte_stream;
+}  // namespace squall
 
 namespace squall::http {
 

@@ -17,9 +17,15 @@
 namespace squall::http {
 namespace {
 
-task<void> counted(unique_fd fd, const application* app, stream_options st, cancel_token shutdown) {
+// What each accepted connection is served with.
+struct conn_opts {
+    stream_options stream;
+    std::shared_ptr<tls_context> tls;  // null: plain HTTP
+};
+
+task<void> counted(unique_fd fd, const application* app, conn_opts st, cancel_token shutdown) {
     connection_opened();
-    co_await serve_connection(std::move(fd), app, st, shutdown);
+    co_await serve_connection(std::move(fd), app, st.stream, shutdown, st.tls);
     connection_closed();
 }
 
@@ -42,7 +48,7 @@ private:
 // serve_listener's loop, but a child with more connections than its
 // siblings waits (up to 50 ms) before arming its accept, so that a burst
 // is not taken by whichever child runs first (engine/process.hpp).
-task<void> accept_loop(listener* l, const application* app, stream_options st, cancel_token shutdown) {
+task<void> accept_loop(listener* l, const application* app, conn_opts st, cancel_token shutdown) {
     stop_accepting_on_shutdown stop(l);
     if (!stop.attach(shutdown.state())) l->stop_accepting();
     for (;;) {
@@ -59,14 +65,14 @@ task<void> accept_loop(listener* l, const application* app, stream_options st, c
     }
 }
 
-task<void> serve_fd(int fd, const application* app, stream_options st, listener_options lo, cancel_token shutdown) {
+task<void> serve_fd(int fd, const application* app, conn_opts st, listener_options lo, cancel_token shutdown) {
     listener l(unique_fd(fd), lo);
     // Not under the shutdown token: the stop ends the loop through the
     // listener, once the connections handed over are taken.
     co_await accept_loop(&l, app, st, shutdown);
 }
 
-void add_reload_handlers(const stream_options& st) {
+void add_reload_handlers(const conn_opts& st) {
     loop* l = loop::current();
     l->add_signal_handler(SIGUSR1, [](int) { reopen_log_file(); });
     if (!st.tls) return;
@@ -80,7 +86,7 @@ void add_reload_handlers(const stream_options& st) {
     });
 }
 
-task<void> serve_loop(std::vector<int> fds, const application* app, stream_options st, listener_options lo,
+task<void> serve_loop(std::vector<int> fds, const application* app, conn_opts st, listener_options lo,
                       cancel_token shutdown) {
     add_reload_handlers(st);
     for (int fd : fds) loop::current()->spawn(serve_fd(fd, app, st, lo, shutdown));
@@ -96,7 +102,7 @@ int serve_sockets(const application& app, const server_options& opts, std::vecto
     unsigned loops = opts.run.threads ? opts.run.threads : 1;
     auto sets = std::make_shared<std::vector<std::vector<int>>>(loops);
     for (const auto& s : sockets) {
-        spdlog::info("squall: serving {}://{}/", opts.stream.tls ? "https" : "http", local_address(s.get()).to_string());
+        spdlog::info("squall: serving {}://{}/", opts.tls ? "https" : "http", local_address(s.get()).to_string());
         for (auto& set : *sets) {
             int mine = ::fcntl(s.get(), F_DUPFD_CLOEXEC, 0);
             if (mine < 0) throw std::system_error(errno, std::system_category(), "squall: dup of a listening socket");
@@ -106,7 +112,7 @@ int serve_sockets(const application& app, const server_options& opts, std::vecto
     sockets.clear();
     auto next = std::make_shared<std::atomic<unsigned>>(0);
     const application* a = &app;
-    stream_options st = opts.stream;
+    conn_opts st{opts.stream, opts.tls};
     listener_options lo = opts.listener;
     lo.multishot = false;
     block_signals({SIGHUP, SIGUSR1});  // every thread: only the loops' signalfds take them

@@ -53,17 +53,18 @@ void reload_on_sighup(std::shared_ptr<tls_context> tls) {
 }
 
 task<void> serve_on_loop(std::vector<address> addrs, bool reuse_port, const application* app, stream_options st,
-                         listener_options lo, server_options::start_fn on_start, cancel_token shutdown) {
+                         std::shared_ptr<tls_context> tls, listener_options lo, server_options::start_fn on_start,
+                         cancel_token shutdown) {
     auto listeners = co_await listen_all(addrs, reuse_port, lo);
-    if (st.tls) reload_on_sighup(st.tls);
+    if (tls) reload_on_sighup(tls);
     if (on_start) {
         auto started = on_start(shutdown);
         loop::current()->spawn(std::move(started), shutdown);
     }
     std::vector<task<void>> serving;
     for (auto& l : listeners) {
-        spdlog::info("squall: listening on {}://{}/", st.tls ? "https" : "http", l->local().to_string());
-        serving.push_back(serve_listener(l.get(), app, st, shutdown));
+        spdlog::info("squall: listening on {}://{}/", tls ? "https" : "http", l->local().to_string());
+        serving.push_back(serve_listener(l.get(), app, st, shutdown, tls));
     }
     auto all = when_all(std::move(serving));
     auto done = co_await std::move(all);
@@ -72,23 +73,26 @@ task<void> serve_on_loop(std::vector<address> addrs, bool reuse_port, const appl
 
 }  // namespace
 
-task<void> serve_connection(unique_fd fd, const application* app, stream_options opts, cancel_token shutdown) {
+task<void> serve_connection(unique_fd fd, const application* app, stream_options opts, cancel_token shutdown,
+                            std::shared_ptr<tls_context> tls) {
     // On the heap, not a local of this coroutine: GCC 12 with
     // -fsanitize=address lays a local this large (about 1 KiB) out past
     // the end of the frame it allocates, and the constructor then writes
     // out of bounds (tests/http/bad_input_test.cpp under ASan).
-    auto c = std::make_unique<detail::connection>(std::move(fd), *app, opts, shutdown);
+    auto c = std::make_unique<detail::connection>(std::move(fd), *app, opts, shutdown, std::move(tls));
     co_await c->run();
 }
 
-task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown) {
-    auto accept_loop = [](listener* lp, const application* a, stream_options o, cancel_token stop) -> task<void> {
+task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown,
+                          std::shared_ptr<tls_context> tls) {
+    auto accept_loop = [](listener* lp, const application* a, stream_options o, cancel_token stop,
+                          std::shared_ptr<tls_context> t) -> task<void> {
         for (;;) {
             auto c = co_await lp->accept();
             if (!c) co_return;  // closed, or the shutdown token fired
-            loop::current()->spawn(serve_connection(std::move(*c), a, o, stop));
+            loop::current()->spawn(serve_connection(std::move(*c), a, o, stop, t));
         }
-    }(l, app, opts, shutdown);
+    }(l, app, opts, shutdown, std::move(tls));
     accept_loop.set_cancel_token(shutdown);
     co_await std::move(accept_loop);
 }
@@ -122,11 +126,12 @@ int serve(const application& app, const server_options& opts) {
     bool reuse_port = opts.run.threads > 1;
     const application* a = &app;
     stream_options st = opts.stream;
+    std::shared_ptr<tls_context> tls = opts.tls;
     listener_options lo = opts.listener;
     server_options::start_fn on_start = opts.on_start;
-    if (st.tls) block_signals({SIGHUP});  // every thread: only the loops' signalfds take it
+    if (tls) block_signals({SIGHUP});  // every thread: only the loops' signalfds take it
     return run_server(opts.run, [=](cancel_token shutdown) {
-        return serve_on_loop(addrs, reuse_port, a, st, lo, on_start, shutdown);
+        return serve_on_loop(addrs, reuse_port, a, st, tls, lo, on_start, shutdown);
     });
 }
 

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include <squall/engine/listener.hpp>
 #include <squall/engine/server.hpp>
 #include <squall/engine/stream.hpp>
+#include <squall/engine/tls.hpp>
 #include <squall/engine/task.hpp>
 #include <squall/http/application.hpp>
 
@@ -35,6 +37,10 @@ struct server_options {
     std::uint16_t port = 8888;
     squall::run_options run;  // threads, drain time, ring options
     stream_options stream;    // receive path and SEND_ZC switches
+    // HTTPS: the server context (engine/tls.hpp) its connections speak TLS
+    // with (a tls_stream over each socket stream, after any PROXY header);
+    // null: plain HTTP. SIGHUP reloads its certificates.
+    std::shared_ptr<tls_context> tls;
     listener_options listener;
     // Spawned on each serving loop (its thread, loop::current()) before
     // it accepts, under the shutdown token: keep what it sets up in its
@@ -53,11 +59,13 @@ std::vector<address> resolve_host(const std::string& host, std::uint16_t port);
 
 // Accepts on `l` and serves each connection until `shutdown` fires; open
 // connections then finish their current request (Connection: close) and
-// idle keep-alive connections close.
-task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown);
+// idle keep-alive connections close. With `tls` they speak HTTPS.
+task<void> serve_listener(listener* l, const application* app, stream_options opts, cancel_token shutdown,
+                          std::shared_ptr<tls_context> tls = nullptr);
 
 // Serves one accepted connection to the end; once `shutdown` fires it
 // serves no further request (an idle connection closes at once).
-task<void> serve_connection(unique_fd fd, const application* app, stream_options opts, cancel_token shutdown = {});
+task<void> serve_connection(unique_fd fd, const application* app, stream_options opts, cancel_token shutdown = {},
+                            std::shared_ptr<tls_context> tls = nullptr);
 
 }  // namespace squall::http

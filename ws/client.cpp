@@ -7,6 +7,7 @@
 #include <squall/engine/connect.hpp>
 #include <squall/engine/socket.hpp>
 #include <squall/engine/tls.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/http/request.hpp>
 #include <squall/ws/handshake.hpp>
@@ -103,18 +104,18 @@ task<result<std::shared_ptr<connection>>> open_client(ws_url u, client_options o
     // Eyeballs over the addresses it finds, as the HTTP client connects.
     auto fd = co_await connect_to(u.host, u.port, o.connect_timeout);
     if (!fd) co_return fd.error();
-    if (!u.tls) {
-        o.stream.tls = nullptr;
-    } else if (!o.stream.tls) {
-        // One context for every wss:// connection that brings none: the
-        // system's trust store is read once.
-        static const std::shared_ptr<tls_context> system_store = tls_context::client();
-        o.stream.tls = system_store;
-    }
-    auto s = std::make_unique<stream>(std::move(*fd), o.stream);
+    std::unique_ptr<byte_stream> s = std::make_unique<stream>(std::move(*fd), o.stream);
     if (u.tls) {
-        result<void> hs = co_await s->handshake(u.host);
+        if (!o.tls) {
+            // One context for every wss:// connection that brings none: the
+            // system's trust store is read once.
+            static const std::shared_ptr<tls_context> system_store = tls_context::client();
+            o.tls = system_store;
+        }
+        auto secured = std::make_unique<tls_stream>(std::move(s), o.tls);
+        result<void> hs = co_await secured->handshake(u.host);
         if (!hs) co_return hs.error();
+        s = std::move(secured);
     }
     std::string key = make_key();
     std::string req = request_for(u, key, o);

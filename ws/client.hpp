@@ -9,8 +9,9 @@
 // end at `connect_timeout` (errc::timed_out); a wrong answer gives
 // ws::errc::handshake_failed, a URL we cannot use ws::errc::bad_url, a
 // name that does not resolve the resolver's error (dns_errc).
-// wss:// speaks TLS (engine/tls.hpp): stream.tls is the client context
-// (by default one shared context on the system's trust store), and the
+// wss:// speaks TLS (a tls_stream over the socket stream): `tls` is the
+// client context (by default one shared context on the system's trust
+// store, engine/tls.hpp), and the
 // TLS handshake (certificate, SNI, host name) runs inside connect_timeout
 // before the upgrade request. Loop thread only.
 // Tests: tests/ws/client_test.cpp, tests/ws/node_peer_test.cpp.
@@ -25,6 +26,7 @@
 #include <squall/engine/result.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/task.hpp>
+#include <squall/engine/tls.hpp>
 #include <squall/ws/connection.hpp>
 
 namespace squall::ws {
@@ -34,6 +36,7 @@ struct client_options : connection_options {
     std::vector<std::string> subprotocols;
     std::vector<std::pair<std::string, std::string>> headers;  // extra request fields (Origin, ...)
     stream_options stream;
+    std::shared_ptr<tls_context> tls;  // for wss://; null: the system's trust store
 };
 
 task<result<std::shared_ptr<connection>>> websocket_connect(std::string url, client_options opts = {});

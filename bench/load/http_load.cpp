@@ -77,22 +77,22 @@ clock::duration seconds(double s) {
 
 }  // namespace
 
-task<std::unique_ptr<stream>> open_stream(worker* w) {
+task<std::unique_ptr<byte_stream>> open_stream(worker* w) {
     const config& cfg = *w->cfg;
     auto fd = co_await connect_to(cfg.host, cfg.port, nanoseconds(seconds(cfg.timeout)));
     if (!fd) {
         w->error(error_kind::connect, fd.error().message());
         co_return nullptr;
     }
-    stream_options opts;
-    opts.tls = cfg.tls;
-    auto s = std::make_unique<stream>(std::move(*fd), opts);
+    std::unique_ptr<byte_stream> s = std::make_unique<stream>(std::move(*fd));
     if (cfg.tls) {
-        auto hs = co_await s->handshake(cfg.host);
+        auto secured = std::make_unique<tls_stream>(std::move(s), cfg.tls);
+        auto hs = co_await secured->handshake(cfg.host);
         if (!hs) {
             w->error(error_kind::connect, "TLS handshake: " + hs.error().message());
             co_return nullptr;
         }
+        s = std::move(secured);
     }
     co_return s;
 }
@@ -122,7 +122,7 @@ next read_failed(worker* w, std::error_code ec, response_scanner& sc, unsigned g
 
 // Requests on one connected stream until the run ends or the connection
 // must be replaced.
-task<next> http_session(worker* w, stream* s, clock::time_point* next_send, clock::duration interval) {
+task<next> http_session(worker* w, byte_stream* s, clock::time_point* next_send, clock::duration interval) {
     const config& cfg = *w->cfg;
     const std::size_t req_size = cfg.request.size();
     const auto timeout = seconds(cfg.timeout);
@@ -186,7 +186,7 @@ task<void> http_connection(worker* w, unsigned index) {
     bool started = false;
     unsigned failures = 0;
     for (;;) {
-        std::unique_ptr<stream> s = co_await open_stream(w);
+        std::unique_ptr<byte_stream> s = co_await open_stream(w);
         if (!s) {
             // A server that refuses every connection ends the run rather than spinning.
             if (++failures >= 3 || w->stopping) break;

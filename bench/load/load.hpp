@@ -21,6 +21,7 @@
 #include <squall/engine/loop.hpp>
 #include <squall/engine/socket.hpp>
 #include <squall/engine/stream.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/engine/sync.hpp>
 #include <squall/engine/task.hpp>
 #include "load/histogram.hpp"
@@ -90,7 +91,7 @@ struct worker {
 
 // A connected stream to the run's server, its TLS handshake done for
 // https:// and wss://; null (counted as a connect error) on failure.
-task<std::unique_ptr<stream>> open_stream(worker* w);
+task<std::unique_ptr<byte_stream>> open_stream(worker* w);
 
 // One connection's life: connect, wait for the start, then requests until
 // the run is over; reconnects after errors and Connection: close.

@@ -222,7 +222,7 @@ bool check_echo(worker* w, ws_conn& c) {
 }
 
 // The opening handshake; false (counted) when the server did not upgrade.
-task<bool> handshake(worker* w, stream* s, ws_conn* c) {
+task<bool> handshake(worker* w, byte_stream* s, ws_conn* c) {
     const config& cfg = *w->cfg;
     std::array<unsigned char, 16> raw{};
     crypto::random_bytes(raw.data(), raw.size());
@@ -262,7 +262,7 @@ task<bool> handshake(worker* w, stream* s, ws_conn* c) {
 }
 
 // Answers a ping the scan found; false when the write failed.
-task<bool> answer_ping(worker* w, stream* s, ws_conn* c) {
+task<bool> answer_ping(worker* w, byte_stream* s, ws_conn* c) {
     c->pong_due = false;
     c->build_frame(&c->ping);
     auto ponged = co_await s->write(c->frame);
@@ -272,7 +272,7 @@ task<bool> answer_ping(worker* w, stream* s, ws_conn* c) {
 
 // Scans what came after the last echo (pings, the start of a frame) before
 // the next message goes out; a whole data message there was never asked for.
-task<bool> scan_carry(worker* w, stream* s, ws_conn* c) {
+task<bool> scan_carry(worker* w, byte_stream* s, ws_conn* c) {
     std::string pending = std::move(c->carry);
     c->carry.clear();
     std::string_view data(pending);
@@ -285,7 +285,7 @@ task<bool> scan_carry(worker* w, stream* s, ws_conn* c) {
 }
 
 // Echo round trips until the run ends; false when the connection broke.
-task<bool> ws_session(worker* w, stream* s, ws_conn* c) {
+task<bool> ws_session(worker* w, byte_stream* s, ws_conn* c) {
     const auto timeout = seconds(w->cfg->timeout);
     for (;;) {
         if (!c->carry.empty()) {
@@ -339,14 +339,14 @@ task<void> ws_connection(worker* w, unsigned index) {
     bool started = false;
     unsigned failures = 0;
     while (!w->stopping) {
-        std::unique_ptr<stream> sp = co_await open_stream(w);
+        std::unique_ptr<byte_stream> sp = co_await open_stream(w);
         if (!sp) {
             if (++failures >= 3) break;
             auto slept = co_await sleep(std::chrono::milliseconds(50));
             (void)slept;
             continue;
         }
-        stream& s = *sp;
+        byte_stream& s = *sp;
         auto ok = co_await handshake(w, &s, c.get());
         if (!ok) {
             if (++failures >= 3) break;

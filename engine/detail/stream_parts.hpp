@@ -1,5 +1,5 @@
-// What the files of engine/stream_*.cpp share: the write turn, its guard,
-// and the TLS send no writer carries. Private to the stream.
+// What the files of engine/stream_*.cpp share: the write turn and its
+// guard. Private to the stream.
 #pragma once
 
 #include <string>
@@ -7,13 +7,6 @@
 #include <squall/engine/stream.hpp>
 
 namespace squall {
-
-// A send of TLS output no writer carries (see tls_kick_send).
-struct stream::tls_send_op {
-    stream* owner;  // null once the stream is gone: the op frees itself
-    std::string bytes;
-    std::size_t off = 0;
-};
 
 // Waits for this writer's turn: writes go out whole and in call order.
 class stream::write_turn {

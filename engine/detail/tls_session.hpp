@@ -1,7 +1,7 @@
 // tls_session: one connection's wolfSSL state, run on memory.
 //
-// The stream feeds it received ciphertext (leases of ring buffers, held
-// until wolfSSL has read them) and calls advance(): the handshake, then
+// The tls_stream feeds it received ciphertext (leases of the inner
+// stream's buffers, held until wolfSSL has read them) and calls advance(): the handshake, then
 // decryption into plaintext leases (heap chunks the reader owns), until
 // wolfSSL wants more input. Whatever wolfSSL sends (handshake messages,
 // records, alerts) collects in an output buffer the stream sends. No I/O

@@ -72,7 +72,7 @@ inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st,
 
 // Applies the switches once parsing is done.
 inline void apply_server_flags(const feature_flags& f, run_options& so, stream_options& st,
-                               listener_options& lo) {
+                               listener_options& lo, std::shared_ptr<tls_context>& tls) {
     so.drain_timeout = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.drain_seconds));
     lo.multishot = !f.no_multishot_accept;
     lo.ring_setup = !f.no_ring_setup;
@@ -96,7 +96,7 @@ inline void apply_server_flags(const feature_flags& f, run_options& so, stream_o
         t.sni.push_back({spec.substr(0, a), {spec.substr(a + 1, b - a - 1), spec.substr(b + 1), ""}});
     }
     try {
-        st.tls = tls_context::server(std::move(t));
+        tls = tls_context::server(std::move(t));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         std::exit(2);
@@ -111,7 +111,7 @@ inline void add_http_server_flags(CLI::App& app, http::server_options& so, featu
 }
 
 inline void apply_http_server_flags(const feature_flags& f, http::server_options& so) {
-    apply_server_flags(f, so.run, so.stream, so.listener);
+    apply_server_flags(f, so.run, so.stream, so.listener, so.tls);
 }
 
 }  // namespace squall::examples

@@ -92,7 +92,7 @@ result<std::string> build_head(const hop_plan& plan, const request& req, bool* c
 // many bytes: more would reach the server as the start of another request,
 // fewer would leave it waiting. Either fails the request (the connection
 // is not reused).
-task<result<void>> send_produced(stream* s, const request* req, bool chunked) {
+task<result<void>> send_produced(byte_stream* s, const request* req, bool chunked) {
     const std::optional<std::uint64_t> declared = chunked ? std::nullopt : declared_length(*req);
     std::uint64_t sent = 0;
     for (;;) {
@@ -116,7 +116,7 @@ task<result<void>> send_produced(stream* s, const request* req, bool chunked) {
     co_return w;
 }
 
-task<result<void>> send_request(stream* s, const hop_plan* plan, const request* req) {
+task<result<void>> send_request(byte_stream* s, const hop_plan* plan, const request* req) {
     bool chunked = false;
     auto head = build_head(*plan, *req, &chunked);
     if (!head) co_return head.error();

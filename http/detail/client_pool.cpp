@@ -14,6 +14,7 @@
 #include <squall/engine/resolver.hpp>
 #include <squall/engine/socket.hpp>
 #include <squall/engine/time.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/http/url.hpp>
 
 namespace squall::http::detail {
@@ -124,26 +125,25 @@ std::error_code connect_error(std::error_code ec) noexcept {
     return client_error(ec);
 }
 
-// CONNECT host:port through the proxy on the bare socket, before TLS: the
-// proxy's answer is read up to its empty line; a proxy sends nothing more
-// until the client's TLS hello, so anything more is refused.
-task<result<void>> open_tunnel(int fd, const hop_plan* plan) {
+// CONNECT host:port through the proxy, over the plain stream TLS then
+// runs over: the proxy's answer is read up to its empty line; a proxy
+// sends nothing more until the client's TLS hello, so anything more is
+// refused.
+task<result<void>> open_tunnel(byte_stream* s, const hop_plan* plan) {
     const std::string& host = plan->target.host;
     const std::string authority =
         (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(plan->target.port);
     std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" +
                       proxy_authorization(*plan->proxy) + "\r\n";
-    auto sent = co_await squall::send(fd, std::as_bytes(std::span(req)));
+    auto sent = co_await s->write(std::string_view(req));
     if (!sent) co_return sent.error();
-    if (static_cast<std::size_t>(*sent) != req.size()) co_return client_errc::proxy;
     response_parser p;
     p.start(true);  // a 2xx to CONNECT has no body
-    std::array<std::byte, 4096> buf;
     for (;;) {
-        auto got = co_await squall::recv(fd, buf);
-        if (!got) co_return got.error();
-        if (*got == 0) co_return client_errc::proxy;
-        std::string_view bytes(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(*got));
+        auto got = co_await s->read_some();
+        if (!got) co_return got.error() == errc::eof ? make_error_code(client_errc::proxy) : got.error();
+        auto raw = got->bytes();
+        std::string_view bytes(reinterpret_cast<const char*>(raw.data()), raw.size());
         auto step = p.feed(bytes);
         if (!step.ok) co_return client_errc::proxy;
         if (p.message_complete()) {
@@ -159,8 +159,7 @@ void set_no_delay(int fd) noexcept {
 }
 
 // The TLS handshake (certificate, SNI, host name) of an https target.
-task<result<void>> secure(stream* s, const hop_plan* plan, fetch_timings* t) {
-    if (!plan->target.tls) co_return result<void>{};
+task<result<void>> secure(tls_stream* s, const hop_plan* plan, fetch_timings* t) {
     const auto t2 = clock::now();
     auto hs = co_await s->handshake(plan->target.host);
     t->tls = duration_cast<nanoseconds>(clock::now() - t2);
@@ -183,26 +182,29 @@ task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, co
     const auto t1 = clock::now();
     if (!fd) co_return connect_error(fd.error());
     set_no_delay(fd->get());
+    std::unique_ptr<byte_stream> s = std::make_unique<stream>(std::move(*fd));
     if (plan->tunnel()) {
-        auto tunnel = with_timeout(req->connect_timeout, open_tunnel(fd->get(), plan));
+        auto tunnel = with_timeout(req->connect_timeout, open_tunnel(s.get(), plan));
         auto tr = co_await std::move(tunnel);
         if (!tr) co_return connect_error(tr.error());
     }
     t->connect = duration_cast<nanoseconds>(ct.connect + (clock::now() - t1));
     pool->count_open();
-    stream_options so;
     if (plan->target.tls) {
+        std::shared_ptr<tls_context> ctx;
         try {
-            so.tls = pool->tls_for(req->validate_cert, req->ca_file);
+            ctx = pool->tls_for(req->validate_cert, req->ca_file);
         } catch (const std::exception&) {
             co_return client_errc::tls;
         }
+        auto secured = std::make_unique<tls_stream>(std::move(s), std::move(ctx));
+        auto hs = co_await secure(secured.get(), plan, t);
+        if (!hs) co_return hs.error();
+        s = std::move(secured);
     }
     auto c = std::make_unique<client_conn>();
     c->key = plan->key;
-    c->s = std::make_unique<stream>(std::move(*fd), so);
-    auto hs = co_await secure(c->s.get(), plan, t);
-    if (!hs) co_return hs.error();
+    c->s = std::move(s);
     co_return c;
 }
 

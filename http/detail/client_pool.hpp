@@ -29,7 +29,7 @@
 namespace squall::http::detail {
 
 struct client_conn {
-    std::unique_ptr<stream> s;
+    std::unique_ptr<byte_stream> s;  // a socket stream, or TLS over one
     std::string key;
     clock::time_point idle_until{};
     response_parser parser;

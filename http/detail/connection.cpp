@@ -7,6 +7,7 @@
 
 #include <squall/engine/proxy_protocol.hpp>
 #include <squall/engine/server.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/http/application.hpp>
 #include <squall/http/detail/date.hpp>
 #include <squall/http/detail/exchange.hpp>
@@ -75,8 +76,11 @@ std::string host_of(const address& a) {
 connection::connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown)
     : s_(std::move(s)), app_(app), shutdown_(shutdown), p_(limits_for(app.settings())), stop_wait_(shutdown.state()) {}
 
-connection::connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown)
-    : connection(std::make_unique<stream>(std::move(fd), stream_options_for(app.settings(), opts)), app, shutdown) {}
+connection::connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown,
+                       std::shared_ptr<tls_context> tls)
+    : connection(std::make_unique<stream>(std::move(fd), stream_options_for(app.settings(), opts)), app, shutdown) {
+    tls_ = std::move(tls);
+}
 
 std::string_view connection::remote_ip() {
     if (remote_ip_.empty() && s_ && !s_->closed()) {
@@ -86,16 +90,15 @@ std::string_view connection::remote_ip() {
 }
 
 std::string_view connection::peer_scheme() const noexcept {
-    auto* socket = dynamic_cast<const stream*>(s_.get());
-    return (socket && socket->is_tls()) || proxied_tls_ ? "https" : "http";
+    return dynamic_cast<const tls_stream*>(s_.get()) || proxied_tls_ ? "https" : "http";
 }
 
 // With the PROXY protocol on, the header comes before anything else
 // (before TLS too); without a good one the connection closes unanswered.
 task<bool> connection::read_proxy_header() {
     const auto& ps = app_.settings().proxy;
-    // The header is read off the socket itself, before the stream (and
-    // TLS) read anything; only a socket stream has one.
+    // The header is read off the socket itself, before the stream read
+    // anything and before TLS starts; only a socket stream has one.
     auto* socket = dynamic_cast<stream*>(s_.get());
     if (!socket) co_return false;
     auto h = co_await squall::read_proxy_header(socket->fd(), clock::now() + ps.proxy_header_timeout);
@@ -115,6 +118,7 @@ task<void> connection::run() {
         bool ok = co_await read_proxy_header();
         if (!ok) co_return;
     }
+    if (tls_) s_ = std::make_unique<tls_stream>(std::move(s_), std::move(tls_));
     bool first = true;
     for (;;) {
         bool keep = co_await serve_one(first);

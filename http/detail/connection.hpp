@@ -31,6 +31,7 @@
 #include <squall/engine/result.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/task.hpp>
+#include <squall/engine/tls.hpp>
 #include <squall/http/detail/file_send.hpp>
 #include <squall/http/detail/parser.hpp>
 #include <squall/http/detail/verbs.hpp>
@@ -60,8 +61,10 @@ public:
     // Over any byte stream (a test_stream in tests); its write timeout is
     // the caller's to set.
     connection(std::unique_ptr<byte_stream> s, const application& app, cancel_token shutdown = {});
-    // Over a socket: a stream with `opts` and the app's write timeout.
-    connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown = {});
+    // Over a socket: a stream with `opts` and the app's write timeout;
+    // with `tls`, a tls_stream over it once any PROXY header is read.
+    connection(unique_fd fd, const application& app, const stream_options& opts, cancel_token shutdown = {},
+               std::shared_ptr<tls_context> tls = nullptr);
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
@@ -120,6 +123,7 @@ private:
     void release_body_input() noexcept;
 
     std::unique_ptr<byte_stream> s_;  // null once detach() handed it over
+    std::shared_ptr<tls_context> tls_;  // to wrap s_ in, at the start of run()
     const application& app_;
     cancel_token shutdown_;
     request_parser p_;

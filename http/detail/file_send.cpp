@@ -131,10 +131,10 @@ task<result<void>> read_body(byte_stream& s, file_body b, ms timeout) {
 
 task<result<void>> send_file_bytes(byte_stream& s, file_body body, ms write_timeout) {
     if (body.length == 0) co_return result<void>{};
-    // Splicing needs the socket itself: a plain socket stream, not TLS and
-    // not an in-memory test stream.
+    // Splicing needs the socket itself: a plain socket stream, not TLS
+    // over one and not an in-memory test stream.
     auto* socket = dynamic_cast<stream*>(&s);
-    if (body.mode == file_send_mode::splice && socket && !socket->is_tls()) {
+    if (body.mode == file_send_mode::splice && socket) {
         auto r = co_await splice_body(*socket, std::move(body), write_timeout);
         co_return r;
     }

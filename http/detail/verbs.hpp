@@ -1,5 +1,5 @@
-// The HTTP verbs a handler may implement, and the compile-time detection
-// of which ones a handler class has (used by application::add<H>).
+// The compile-time detection of which verbs (http/verb.hpp) a handler
+// class has (used by application::add<H>). Private to http/.
 #pragma once
 
 #include <array>
@@ -14,16 +14,11 @@
 #include <vector>
 
 #include <squall/engine/task.hpp>
+#include <squall/http/verb.hpp>
 
 namespace squall::http {
 
 class request_handler;
-
-enum class verb : std::uint8_t { get, head, post, put, delete_, patch, options };
-inline constexpr std::size_t verb_count = 7;
-
-std::optional<verb> parse_verb(std::string_view method) noexcept;
-std::string_view verb_name(verb v) noexcept;
 
 namespace detail {
 

@@ -47,7 +47,7 @@ inline std::string pattern(std::size_t n, unsigned seed) {
 }
 
 // Reads n bytes (or what came before an error, with the error appended).
-inline task<std::string> read_n(stream* s, std::size_t n) {
+inline task<std::string> read_n(byte_stream* s, std::size_t n) {
     std::string out;
     while (out.size() < n) {
         auto chunk = co_await s->read_some();
@@ -58,7 +58,7 @@ inline task<std::string> read_n(stream* s, std::size_t n) {
 }
 
 // Reads until EOF (an error other than EOF is appended).
-inline task<std::string> read_to_eof(stream* s) {
+inline task<std::string> read_to_eof(byte_stream* s) {
     std::string out;
     for (;;) {
         auto chunk = co_await s->read_some();

@@ -14,6 +14,7 @@
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/tls.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
@@ -39,7 +40,7 @@ std::string drain(int fd) {
 
 std::error_code error_of(const result<void>& r) { return r ? std::error_code() : r.error(); }
 
-task<result<void>> close_later(stream* s) {
+task<result<void>> close_later(byte_stream* s) {
     co_await sleep(50ms);
     s->close();
     co_return result<void>{};
@@ -60,20 +61,17 @@ const fs::path& certs() {
 // time out after `write_timeout`.
 struct tls_pair {
     loop& l;
-    std::unique_ptr<stream> server, client;
+    std::unique_ptr<tls_stream> server, client;
     tls_pair(loop& lp, clock::duration write_timeout) : l(lp) {
         auto [sfd, cfd] = tcp_pair();
         tls_server_options so;
         so.certificate = {(certs() / "server.pem").string(), (certs() / "server.key").string(), ""};
         stream_options sopt;
-        sopt.tls = tls_context::server(so);
-        sopt.write_timeout = write_timeout;
-        server = std::make_unique<stream>(std::move(sfd), sopt);
+        sopt.write_timeout = write_timeout;  // the socket's: TLS writes go through it
+        server = std::make_unique<tls_stream>(std::make_unique<stream>(std::move(sfd), sopt), tls_context::server(so));
         tls_client_options co;
         co.ca_file = (certs() / "ca.pem").string();
-        stream_options copt;
-        copt.tls = tls_context::client(co);
-        client = std::make_unique<stream>(std::move(cfd), copt);
+        client = std::make_unique<tls_stream>(std::make_unique<stream>(std::move(cfd)), tls_context::client(co));
         auto [s, c] = l.run_sync(when_all(server->handshake(), client->handshake("localhost")));
         if (!s || !c) throw std::runtime_error("handshake");
     }

@@ -1,4 +1,4 @@
-// TLS streams (engine/tls.hpp): our server and client against each other
+// TLS streams (engine/tls_stream.hpp over engine/stream.hpp): our server and client against each other
 // over loopback, the client's certificate checks, the server against bad
 // input, SNI and reload. Real peers (curl, Python's ssl, openssl s_client)
 // are in tests/tls/. Certificates are made fresh per run by
@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <squall/engine/stream.hpp>
+#include <squall/engine/tls_stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
@@ -60,15 +61,14 @@ std::shared_ptr<tls_context> client_ctx(std::vector<std::string> alpn = {}) {
     return tls_context::client(o);
 }
 
-stream_options with(std::shared_ptr<tls_context> c) {
-    stream_options o;
-    o.tls = std::move(c);
-    return o;
+// A socket stream for TLS to run over.
+std::unique_ptr<byte_stream> over(unique_fd fd, stream_options o = {}) {
+    return std::make_unique<stream>(std::move(fd), o);
 }
 
 
 // The server's side: echo what comes until the peer ends, then close_notify.
-task<std::string> echo(stream* s) {
+task<std::string> echo(tls_stream* s) {
     for (;;) {
         auto chunk = co_await s->read_some();
         if (!chunk) {
@@ -82,7 +82,7 @@ task<std::string> echo(stream* s) {
 }
 
 // The client's side: handshake, send `data`, read it back, end.
-task<std::string> client_round_trip(stream* c, std::string host, std::string data) {
+task<std::string> client_round_trip(tls_stream* c, std::string host, std::string data) {
     result<void> hs = co_await c->handshake(host);
     if (!hs) co_return "handshake: " + hs.error().message();
     result<void> w = co_await c->write(std::string_view(data));
@@ -94,12 +94,12 @@ task<std::string> client_round_trip(stream* c, std::string host, std::string dat
     co_return back + rest;
 }
 
-task<std::string> handshake_error(stream* c, std::string host) {
+task<std::string> handshake_error(tls_stream* c, std::string host) {
     result<void> hs = co_await c->handshake(host);
     co_return hs ? std::string("accepted") : hs.error().message();
 }
 
-task<std::string> first_read_error(stream* s) {
+task<std::string> first_read_error(tls_stream* s) {
     auto chunk = co_await s->read_some();
     co_return chunk ? "read " + text_of(*chunk) : chunk.error().message();
 }
@@ -109,23 +109,22 @@ task<std::string> first_read_error(stream* s) {
 TEST(tls, echo_round_trip_with_tls13_and_alpn) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream client(std::move(cfd), with(client_ctx({"http/1.1"})));
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), client_ctx({"http/1.1"}));
     auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", "hello, tls")));
     EXPECT_EQ(c_got, "hello, tls");
     EXPECT_EQ(s_end, "eof");
-    EXPECT_EQ(client.tls_version(), "TLSv1.3");
-    EXPECT_EQ(server.tls_alpn(), "http/1.1");
-    EXPECT_EQ(client.tls_alpn(), "http/1.1");
-    EXPECT_TRUE(server.is_tls());
+    EXPECT_EQ(client.version(), "TLSv1.3");
+    EXPECT_EQ(server.alpn(), "http/1.1");
+    EXPECT_EQ(client.alpn(), "http/1.1");
     EXPECT_EQ(l.buffers().in_use(), 0u);
 }
 
 TEST(tls, large_transfer_both_ways_in_many_records) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream client(std::move(cfd), with(client_ctx()));
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), client_ctx());
     std::string data = pattern(3'000'000, 7);
     auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", data)));
     EXPECT_EQ(s_end, "eof");
@@ -137,9 +136,9 @@ TEST(tls, large_transfer_both_ways_in_many_records) {
 TEST(tls, gathered_writes_and_read_until) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream client(std::move(cfd), with(client_ctx()));
-    auto serve = [](stream* s) -> task<std::string> {
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), client_ctx());
+    auto serve = [](tls_stream* s) -> task<std::string> {
         auto line = co_await s->read_until("\r\n\r\n", 4096);
         if (!line) co_return line.error().message();
         std::string head(*line);
@@ -149,7 +148,7 @@ TEST(tls, gathered_writes_and_read_until) {
         if (!w) co_return w.error().message();
         co_return head;
     };
-    auto ask = [](stream* c) -> task<std::string> {
+    auto ask = [](tls_stream* c) -> task<std::string> {
         result<void> hs = co_await c->handshake("localhost");
         if (!hs) co_return hs.error().message();
         result<void> w1 = co_await c->write(std::string_view("GET / HTTP/1.1\r\n"));
@@ -165,8 +164,8 @@ TEST(tls, gathered_writes_and_read_until) {
 TEST(tls, client_refuses_an_expired_certificate) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx("expired")));
-    stream client(std::move(cfd), with(client_ctx()));
+    tls_stream server(over(std::move(sfd)), server_ctx("expired"));
+    tls_stream client(over(std::move(cfd)), client_ctx());
     auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
     EXPECT_NE(c_err, "accepted");
     EXPECT_NE(c_err.find("date"), std::string::npos) << c_err;
@@ -176,8 +175,8 @@ TEST(tls, client_refuses_an_expired_certificate) {
 TEST(tls, client_refuses_a_certificate_for_another_host) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx("other")));
-    stream client(std::move(cfd), with(client_ctx()));
+    tls_stream server(over(std::move(sfd)), server_ctx("other"));
+    tls_stream client(over(std::move(cfd)), client_ctx());
     auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
     EXPECT_NE(c_err, "accepted");
     EXPECT_NE(c_err.find("name"), std::string::npos) << c_err;
@@ -186,8 +185,8 @@ TEST(tls, client_refuses_a_certificate_for_another_host) {
 TEST(tls, client_checks_against_the_system_store_by_default) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream client(std::move(cfd), with(tls_context::client()));  // our test CA is not in it
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), tls_context::client());  // our test CA is not in it
     auto [s_err, c_err] = l.run_sync(when_all(first_read_error(&server), handshake_error(&client, "localhost")));
     EXPECT_NE(c_err, "accepted");
 }
@@ -200,8 +199,8 @@ TEST(tls, sni_picks_the_certificate_for_the_host) {
     for (std::string host : {"other.test", "localhost"}) {
         loop l;
         auto [sfd, cfd] = tcp_pair();
-        stream server(std::move(sfd), with(sctx));
-        stream client(std::move(cfd), with(client_ctx()));
+        tls_stream server(over(std::move(sfd)), sctx);
+        tls_stream client(over(std::move(cfd)), client_ctx());
         auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, host, "sni")));
         EXPECT_EQ(c_got, "sni") << host;  // the client checked the name against the certificate
     }
@@ -218,9 +217,9 @@ TEST(tls, reload_serves_new_certificates_to_new_connections_only) {
 
     loop l;
     auto [sfd1, cfd1] = tcp_pair();
-    stream old_server(std::move(sfd1), with(sctx));
-    stream old_client(std::move(cfd1), with(client_ctx()));
-    auto hs = l.run_sync(when_all(first_read_error(&old_server), [](stream* c) -> task<std::string> {
+    tls_stream old_server(over(std::move(sfd1)), sctx);
+    tls_stream old_client(over(std::move(cfd1)), client_ctx());
+    auto hs = l.run_sync(when_all(first_read_error(&old_server), [](tls_stream* c) -> task<std::string> {
         result<void> h = co_await c->handshake("localhost");
         if (!h) co_return h.error().message();
         result<void> w = co_await c->write(std::string_view("before"));
@@ -241,8 +240,8 @@ TEST(tls, reload_serves_new_certificates_to_new_connections_only) {
 
     // New connections get other.test's certificate...
     auto [sfd2, cfd2] = tcp_pair();
-    stream new_server(std::move(sfd2), with(sctx));
-    stream new_client(std::move(cfd2), with(client_ctx()));
+    tls_stream new_server(over(std::move(sfd2)), sctx);
+    tls_stream new_client(over(std::move(cfd2)), client_ctx());
     auto [s_end, c_got] = l.run_sync(when_all(echo(&new_server), client_round_trip(&new_client, "other.test", "after")));
     EXPECT_EQ(c_got, "after");
     // ...while the connection made before goes on.
@@ -257,7 +256,7 @@ TEST(tls, server_closes_plain_http_and_garbage) {
     for (std::string bytes : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), garbage}) {
         loop l;
         auto [sfd, cfd] = tcp_pair();
-        stream server(std::move(sfd), with(server_ctx()));
+        tls_stream server(over(std::move(sfd)), server_ctx());
         send_all(cfd.get(), bytes);
         std::string err = l.run_sync(first_read_error(&server));
         EXPECT_NE(err.rfind("read", 0), 0u) << err;
@@ -268,25 +267,25 @@ TEST(tls, server_closes_plain_http_and_garbage) {
 
 // A ClientHello cut short inside its record: the server queues an alert
 // and the connection (its handler) closes the stream at once, in the turn
-// the reader learns of the error, before the loop submits what it queued.
-// The alert still goes out, to this peer; and the number the fd had, taken
-// by a new socket right after the close, gets nothing and loses nothing:
-// neither the alert's send nor a receive lands there. A failed session
-// arms no receive again (one-shot mode would have armed one for the
-// waiting reader).
+// the reader learns of the error. The alert still goes out, to this peer
+// (the pump hands it to the socket stream before the reader runs); and
+// the number the fd had, taken by a new socket right after the close,
+// gets nothing and loses nothing: neither the alert's send nor a receive
+// lands there. A failed session arms no receive again (one-shot mode
+// would have armed one for the waiting reader).
 class tls_close_modes : public ::testing::TestWithParam<bool> {};
 
 TEST_P(tls_close_modes, the_alert_goes_out_before_the_close_and_nowhere_else) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
     const int number = sfd.get();
-    stream_options o = with(server_ctx());
+    stream_options o;
     o.multishot_recv = GetParam();
-    stream server(std::move(sfd), o);
+    tls_stream server(over(std::move(sfd), o), server_ctx());
     send_all(cfd.get(), std::string("\x16\x03\x01\x00\x06\x01\x00\x00\x02\x03\x03", 11));
     unique_fd reused, reused_peer;
     std::size_t ops_at_error = 0;
-    auto serve = [](stream* s, int num, unique_fd* fd, unique_fd* peer, std::size_t* ops) -> task<std::string> {
+    auto serve = [](tls_stream* s, int num, unique_fd* fd, unique_fd* peer, std::size_t* ops) -> task<std::string> {
         auto chunk = co_await s->read_some();
         std::string err = chunk ? "read " + text_of(*chunk) : chunk.error().message();
         *ops = loop::current()->ops_in_flight();
@@ -299,7 +298,7 @@ TEST_P(tls_close_modes, the_alert_goes_out_before_the_close_and_nowhere_else) {
     std::string err = l.run_sync(serve(&server, number, &reused, &reused_peer, &ops_at_error));
     EXPECT_NE(err.find("TLS"), std::string::npos) << err;
     if (!GetParam()) {
-        EXPECT_EQ(ops_at_error, 1u);  // the alert's send; no receive armed again
+        EXPECT_LE(ops_at_error, 1u);  // at most the alert's send; no receive armed again
     }
 
     char buf[64];
@@ -325,11 +324,10 @@ INSTANTIATE_TEST_SUITE_P(tls, tls_close_modes, ::testing::Bool(),
 TEST(tls, a_send_that_fails_midway_fails_the_session) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream_options so = with(server_ctx());
-    so.read_timeout = 5s;  // bounds the read below were the session not failed
-    stream server(std::move(sfd), so);
-    stream client(std::move(cfd), with(client_ctx()));
-    auto accept = [](stream* s) -> task<std::string> {
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    server.read_timeout(5s);  // bounds the read below were the session not failed
+    tls_stream client(over(std::move(cfd)), client_ctx());
+    auto accept = [](tls_stream* s) -> task<std::string> {
         result<void> h = co_await s->handshake();
         co_return h ? "accepted" : h.error().message();
     };
@@ -337,7 +335,7 @@ TEST(tls, a_send_that_fails_midway_fails_the_session) {
     ASSERT_EQ(s_hs, "accepted");
     ASSERT_EQ(c_hs, "accepted");
 
-    auto flood = [](stream* s) -> task<std::error_code> {
+    auto flood = [](tls_stream* s) -> task<std::error_code> {
         std::string big(32 << 20, 'x');
         result<void> w = co_await with_timeout(300ms, s->write(std::string_view(big)));
         co_return w ? std::error_code() : w.error();
@@ -345,7 +343,7 @@ TEST(tls, a_send_that_fails_midway_fails_the_session) {
     EXPECT_EQ(l.run_sync(flood(&server)), errc::timed_out);
 
     // The client reads now: a write that went out would arrive.
-    auto after = [](stream* s) -> task<std::string> {
+    auto after = [](tls_stream* s) -> task<std::string> {
         result<void> w = co_await s->write(std::string_view("after"));
         auto r = co_await s->read_some();
         s->close();
@@ -366,12 +364,11 @@ TEST(tls, a_send_that_fails_midway_fails_the_session) {
 TEST(tls, a_client_names_the_host_before_reading_or_writing) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream_options co = with(client_ctx());
-    co.read_timeout = 5s;  // without the check the read would wait this long
-    stream client(std::move(cfd), co);
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), client_ctx());
+    client.read_timeout(5s);  // without the check the read would wait this long
     EXPECT_TRUE(client_ctx()->checks_host());
-    auto unnamed = [](stream* c) -> task<std::string> {
+    auto unnamed = [](tls_stream* c) -> task<std::string> {
         result<void> w = co_await c->write(std::string_view("early"));
         auto r = co_await c->read_some();
         result<void> h = co_await c->handshake();
@@ -401,13 +398,12 @@ TEST(tls, an_unchecking_client_handshakes_on_write_but_not_on_read) {
     auto ctx = tls_context::client(o);
     EXPECT_FALSE(ctx->checks_host());
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
-    stream_options co = with(ctx);
-    co.read_timeout = 5s;  // without the check the read would wait this long
-    stream client(std::move(cfd), co);
-    auto early_read = [](stream* c) -> task<std::error_code> { co_return (co_await c->read_some()).error(); };
+    tls_stream server(over(std::move(sfd)), server_ctx());
+    tls_stream client(over(std::move(cfd)), ctx);
+    client.read_timeout(5s);  // without the check the read would wait this long
+    auto early_read = [](tls_stream* c) -> task<std::error_code> { co_return (co_await c->read_some()).error(); };
     EXPECT_EQ(l.run_sync(early_read(&client)), tls_errc::handshake_first);
-    auto write_first = [](stream* c) -> task<std::string> {
+    auto write_first = [](tls_stream* c) -> task<std::string> {
         result<void> w = co_await c->write(std::string_view("unnamed"));
         co_return w ? "sent" : w.error().message();
     };
@@ -423,7 +419,7 @@ TEST(tls, server_ends_a_handshake_cut_short) {
     tls_client_options co;
     co.ca_file = cert("ca.pem");
     co.handshake_timeout = 100ms;
-    stream client(std::move(cfd), with(tls_context::client(co)));
+    tls_stream client(over(std::move(cfd)), tls_context::client(co));
     EXPECT_EQ(l.run_sync(handshake_error(&client, "localhost")), std::error_code(errc::timed_out).message());
     char buf[4096];
     ssize_t n = ::recv(peer.get(), buf, sizeof buf, MSG_DONTWAIT);
@@ -432,7 +428,7 @@ TEST(tls, server_ends_a_handshake_cut_short) {
 
     // Its first half reaches the server, then the client hangs up.
     auto [sfd, tfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx()));
+    tls_stream server(over(std::move(sfd)), server_ctx());
     send_all(tfd.get(), std::string(buf, static_cast<std::size_t>(n / 2)));
     ::shutdown(tfd.get(), SHUT_WR);
     std::string err = l.run_sync(first_read_error(&server));
@@ -443,7 +439,7 @@ TEST(tls, server_ends_a_handshake_cut_short) {
 TEST(tls, server_handshake_deadline_ends_a_silent_client) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx("server", 200ms)));
+    tls_stream server(over(std::move(sfd)), server_ctx("server", 200ms));
     send_all(cfd.get(), std::string("\x16\x03\x01", 3));  // starts, never finishes
     std::string err = l.run_sync(first_read_error(&server));
     EXPECT_EQ(err, std::error_code(errc::timed_out).message());
@@ -454,9 +450,9 @@ TEST(tls, handshake_deadline_ends_with_the_handshake) {
     // handshake timeout before its first request (a browser's preconnect).
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd), with(server_ctx("server", 200ms)));
-    stream client(std::move(cfd), with(client_ctx()));
-    auto late = [](stream* c) -> task<std::string> {
+    tls_stream server(over(std::move(sfd)), server_ctx("server", 200ms));
+    tls_stream client(over(std::move(cfd)), client_ctx());
+    auto late = [](tls_stream* c) -> task<std::string> {
         result<void> hs = co_await c->handshake("localhost");
         if (!hs) co_return hs.error().message();
         co_await sleep(500ms);
@@ -486,17 +482,27 @@ TEST(tls, missing_or_mismatched_files_are_clear_errors) {
     }
 }
 
-TEST(tls, plain_streams_are_untouched) {
+// TLS over a stream that spoke plaintext first (an HTTP proxy's CONNECT):
+// the adapter takes the stream as it is, bytes already gathered included.
+TEST(tls, tls_starts_over_a_stream_that_spoke_plaintext) {
     loop l;
     auto [sfd, cfd] = tcp_pair();
-    stream server(std::move(sfd));
-    EXPECT_FALSE(server.is_tls());
-    EXPECT_EQ(server.tls_version(), "");
-    send_all(cfd.get(), "plain");
-    EXPECT_EQ(l.run_sync(read_n(&server, 5)), "plain");
-    auto done = l.run_sync([](stream* s) -> task<bool> {
-        result<void> hs = co_await s->handshake();
-        co_return hs.has_value();
-    }(&server));
-    EXPECT_TRUE(done);
+    auto plain_server = over(std::move(sfd));
+    auto plain_client = over(std::move(cfd));
+    auto greet = [](byte_stream* s, byte_stream* c) -> task<std::string> {
+        result<void> w = co_await c->write(std::string_view("CONNECT x:443 HTTP/1.1\r\n\r\n"));
+        auto head = co_await s->read_until("\r\n\r\n", 1024);
+        result<void> ok = co_await s->write(std::string_view("HTTP/1.1 200 OK\r\n\r\n"));
+        auto answer = co_await c->read_until("\r\n\r\n", 1024);
+        if (!w || !head || !ok || !answer) co_return "plaintext failed";
+        co_return std::string(*head) + std::string(*answer);
+    };
+    EXPECT_EQ(l.run_sync(greet(plain_server.get(), plain_client.get())),
+              "CONNECT x:443 HTTP/1.1\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
+    tls_stream server(std::move(plain_server), server_ctx());
+    tls_stream client(std::move(plain_client), client_ctx());
+    auto [s_end, c_got] = l.run_sync(when_all(echo(&server), client_round_trip(&client, "localhost", "tunnelled")));
+    EXPECT_EQ(c_got, "tunnelled");
+    EXPECT_EQ(s_end, "eof");
+    EXPECT_FALSE(server.has_unread());
 }

@@ -62,8 +62,8 @@ public:
     // start_serving() (tests that must lower the fd limit in between).
     // `so`: the connections' stream options (e.g. TLS).
     explicit loopback_server(std::unique_ptr<application> app, listener_options lo = {}, bool serve_now = true,
-                             stream_options so = {})
-        : app_(std::move(app)), stream_opts_(std::move(so)), serve_now_(serve_now) {
+                             stream_options so = {}, std::shared_ptr<tls_context> tls = nullptr)
+        : app_(std::move(app)), stream_opts_(std::move(so)), tls_(std::move(tls)), serve_now_(serve_now) {
         std::promise<std::uint16_t> ready;
         auto started = ready.get_future();
         thread_ = std::thread([this, lo, &ready] { serve(lo, &ready); });
@@ -91,7 +91,7 @@ public:
 
     void start_serving() {
         call_on_loop<bool>([this] {
-            loop_->spawn(serve_listener(listener_, app_.get(), stream_opts_, shutdown_->token()));
+            loop_->spawn(serve_listener(listener_, app_.get(), stream_opts_, shutdown_->token(), tls_));
             return true;
         });
     }
@@ -170,7 +170,7 @@ private:
             l.emplace();
             lst.emplace(listen_on(address::ip("127.0.0.1", 0)), lo);
             (void)l->buffers();  // made now, not inside a test's fd limit
-            if (serve_now_) l->spawn(serve_listener(&*lst, app_.get(), stream_opts_, shutdown.token()));
+            if (serve_now_) l->spawn(serve_listener(&*lst, app_.get(), stream_opts_, shutdown.token(), tls_));
         } catch (...) {
             ready->set_exception(std::current_exception());
             return;
@@ -191,6 +191,7 @@ private:
 
     std::unique_ptr<application> app_;
     stream_options stream_opts_;
+    std::shared_ptr<tls_context> tls_;  // HTTPS when set
     std::thread thread_;
     std::mutex mu_;
     loop* loop_ = nullptr;  // guarded by mu_; null once the loop stopped
