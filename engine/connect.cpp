@@ -1,8 +1,11 @@
 #include <squall/engine/connect.hpp>
 
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <memory>
 
@@ -115,15 +118,135 @@ task<result<unique_fd>> connect_any(std::vector<address> addrs, clock::time_poin
     co_return r;
 }
 
+namespace {
+
+// A literal address or a loopback name: the resolver answers at once.
+bool answered_at_once(const std::string& host) {
+    std::string h = host;
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    unsigned char buf[16];
+    if (::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1) return true;
+    std::string lower;
+    for (unsigned char c : h) lower += static_cast<char>(std::tolower(c));
+    if (!lower.empty() && lower.back() == '.') lower.pop_back();
+    return lower == "localhost" || lower.ends_with(".localhost");
+}
+
+// RFC 8305 over two lookups, AAAA and A, sent at once (§3): the IPv6
+// path races its addresses as soon as its answer is in; the IPv4 path,
+// answered first, waits resolution_delay for the AAAA answer, then (§5)
+// attempt_delay after the IPv6 race began, or until it failed, before its
+// own race. The first connection wins and cancels the rest under `all`.
+struct eyeballs {
+    cancel_source* all = nullptr;
+    event answered[2];  // [0]: AAAA, [1]: A
+    event v6_over;      // the IPv6 path has nothing (more) to try
+    clock::time_point v6_began{};
+    bool v6_racing = false;
+    unique_fd winner;
+    std::error_code dns_error[2], connect_error;
+    bool tried = false;  // some address was attempted
+    clock::time_point start{}, first_attempt{};
+};
+
+bool cancelled(const result<void>& r) { return !r && r.error() == make_error_code(errc::canceled); }
+
+task<void> family_path(eyeballs* st, int family, std::string host, std::uint16_t port, clock::time_point deadline,
+                       connect_options opts) {
+    const int i = family == AF_INET6 ? 0 : 1;
+    resolve_options ro;
+    ro.family = family;
+    ro.timeout = std::max(deadline - clock::now(), clock::duration(1));
+    auto addrs = co_await resolve(std::move(host), port, ro);
+    const bool usable = addrs && !addrs->empty();
+    if (!usable) st->dns_error[i] = addrs ? make_error_code(dns_errc::no_answer) : addrs.error();
+    if (family == AF_INET6) {
+        // Marked before the answer is announced: the IPv4 path, woken by
+        // it, must see that the IPv6 race has begun.
+        if (usable && !st->winner) {
+            st->v6_racing = true;
+            st->v6_began = clock::now();
+        }
+        st->answered[i].set();
+        if (!st->v6_racing) {
+            st->v6_over.set();
+            co_return;
+        }
+    } else {
+        st->answered[i].set();
+        if (!usable || st->winner) co_return;
+        if (!st->answered[0].is_set()) {
+            auto w = co_await st->answered[0].wait_for(std::chrono::duration_cast<clock::duration>(opts.resolution_delay));
+            if (cancelled(w)) co_return;
+        }
+        if (st->v6_racing) {
+            auto w = co_await st->v6_over.wait(st->v6_began +
+                                               std::chrono::duration_cast<clock::duration>(opts.attempt_delay));
+            if (cancelled(w)) co_return;
+        }
+    }
+    if (st->winner || st->all->cancel_requested()) co_return;
+    if (!st->tried) st->first_attempt = clock::now();
+    st->tried = true;
+    auto fd = co_await race(std::move(*addrs), std::chrono::duration_cast<clock::duration>(opts.attempt_delay));
+    if (family == AF_INET6) st->v6_over.set();
+    if (!fd) {
+        if (fd.error() != make_error_code(errc::canceled)) st->connect_error = fd.error();
+        co_return;
+    }
+    if (st->winner) co_return;  // the other family connected in the same turn: ours closes
+    st->winner = std::move(*fd);
+    st->all->request_cancel();
+}
+
+task<result<unique_fd>> both_families(std::string host, std::uint16_t port, clock::time_point deadline,
+                                      connect_options opts) {
+    eyeballs st;
+    st.start = clock::now();
+    cancel_source all(co_await current_cancel_token());
+    st.all = &all;
+    task<void> v6 = family_path(&st, AF_INET6, host, port, deadline, opts);
+    task<void> v4 = family_path(&st, AF_INET, std::move(host), port, deadline, opts);
+    v6.set_cancel_token(all.token());
+    v4.set_cancel_token(all.token());
+    // Both paths end before this returns: the losers' sockets are closed.
+    auto both = co_await when_all(std::move(v6), std::move(v4));
+    (void)both;
+    if (opts.timings) {
+        opts.timings->dns = st.tried ? st.first_attempt - st.start : clock::now() - st.start;
+        opts.timings->connect = st.tried ? clock::now() - st.first_attempt : clock::duration::zero();
+    }
+    if (st.winner) co_return std::move(st.winner);
+    if (st.tried && st.connect_error) co_return st.connect_error;
+    // No address to try: the lookups' error, a real failure before "no
+    // address of this family".
+    const auto no_answer = make_error_code(dns_errc::no_answer);
+    for (const auto& e : st.dns_error) {
+        if (e && e != no_answer) co_return e;
+    }
+    if (st.dns_error[0] || st.dns_error[1]) co_return no_answer;
+    co_return errc::canceled;
+}
+
+}  // namespace
+
 task<result<unique_fd>> connect_to(std::string host, std::uint16_t port, std::chrono::nanoseconds timeout,
                                    connect_options opts) {
     auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
+    if (opts.family == AF_UNSPEC && !answered_at_once(host)) {
+        auto r = co_await with_deadline(deadline, both_families(std::move(host), port, deadline, opts));
+        co_return r;
+    }
+    const auto t0 = clock::now();
     resolve_options ro;
     ro.family = opts.family;
     ro.timeout = timeout;
     auto addrs = co_await resolve(std::move(host), port, ro);
+    const auto t1 = clock::now();
+    if (opts.timings) opts.timings->dns = t1 - t0;
     if (!addrs) co_return addrs.error();
     auto r = co_await connect_any(interleave_families(std::move(*addrs)), deadline, opts);
+    if (opts.timings) opts.timings->connect = clock::now() - t1;
     co_return r;
 }
 

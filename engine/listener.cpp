@@ -27,6 +27,17 @@ void listener::close() noexcept {
     waiters_.wake_all();
 }
 
+void listener::stop_accepting() noexcept {
+    stopped_ = true;
+    backoff_timer_.cancel();
+    backing_off_ = false;
+    if (armed_ && !cancel_sent_) {
+        cancel_sent_ = true;
+        loop_->cancel_op(ud_);  // its last completion may still bring a connection
+    }
+    if (!armed_) waiters_.wake_all();
+}
+
 void listener::arm() {
     io_uring_sqe* s = loop_->sqe();
     if (opts_.multishot) io_uring_prep_multishot_accept(s, fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
@@ -37,7 +48,7 @@ void listener::arm() {
 }
 
 void listener::maybe_arm() {
-    if (armed_ || backing_off_ || error_ || !fd_ || loop_->closing()) return;
+    if (armed_ || backing_off_ || stopped_ || error_ || !fd_ || loop_->closing()) return;
     if (opts_.multishot) {
         if (ready_.size() < opts_.max_queued) arm();
     } else if (ready_.empty() && !waiters_.empty()) {
@@ -82,6 +93,7 @@ void listener::handle_accept(int res, unsigned flags) noexcept {
         loop_->cancel_op(ud_);
     }
     if (!ready_.empty()) waiters_.wake_one();
+    if (stopped_ && !armed_) waiters_.wake_all();  // nothing more will come: they get errc::closed
 }
 
 result<unique_fd> listener::take() {

@@ -47,7 +47,15 @@ public:
     class accept_awaitable;
     accept_awaitable accept() noexcept;
     // Stops accepting; waiting and later accept() calls get errc::closed.
+    // Connections already accepted and not yet taken are closed.
     void close() noexcept;
+    // Stops accepting without losing a connection (a graceful stop): an
+    // accept in flight is cancelled, but a connection the kernel handed it
+    // before the cancel took, and those queued, are still yielded by
+    // accept(); only then does accept() give errc::closed. Connections the
+    // kernel has not handed over stay in the socket's backlog for any other
+    // process or thread that accepts on it. The fd stays open until close().
+    void stop_accepting() noexcept;
 
     int fd() const noexcept { return fd_.get(); }
     address local() const { return local_address(fd_.get()); }
@@ -70,6 +78,7 @@ private:
     std::uint64_t ud_ = 0;
     bool armed_ = false;
     bool cancel_sent_ = false;  // over the cap: one cancel, not one per completion
+    bool stopped_ = false;      // stop_accepting(): never armed again
     bool backing_off_ = false;
     timer_handle backoff_timer_;
     std::error_code error_;
@@ -80,7 +89,9 @@ private:
 class listener::accept_awaitable {
 public:
     explicit accept_awaitable(listener* l) noexcept : l_(l) {}
-    bool await_ready() const noexcept { return !l_->ready_.empty() || !l_->fd_ || l_->error_; }
+    bool await_ready() const noexcept {
+        return !l_->ready_.empty() || !l_->fd_ || l_->error_ || (l_->stopped_ && !l_->armed_);
+    }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
         if (!w_.park(h, token_of(h), std::nullopt, &l_->waiters_)) return false;

@@ -32,7 +32,7 @@ void ignore_sigpipe() {
 
 void detail::log_exception(const char* where, std::exception_ptr e) noexcept {
     try {
-        std::rethrow_exception(e);
+        std::rethrow_exception(std::move(e));
     } catch (const std::exception& ex) {
         spdlog::error("squall: unhandled exception in {}: {}", where, ex.what());
     } catch (...) {
@@ -66,7 +66,10 @@ loop::~loop() {
     timers_.clear();
     ready_.clear();
     if (signal_fd_ >= 0) ::close(signal_fd_);
-    ::close(wake_fd_);
+    {
+        std::lock_guard lk(posted_mu_);  // a post() from another thread may be writing to it
+        ::close(wake_fd_);
+    }
     current_loop = previous_;
 }
 
@@ -87,10 +90,12 @@ void loop::stop() noexcept {
 }
 
 void loop::post(std::function<void()> fn) {
-    {
-        std::lock_guard lk(posted_mu_);
-        posted_.push_back(std::move(fn));
-    }
+    // The wake-up is written under the lock: the callback may be what ends
+    // this loop (run_server's drain stops it), and ~loop takes the lock
+    // before closing wake_fd_, so this call's last touch of the loop comes
+    // before its destruction (ThreadSanitizer, tests/engine/server_test.cpp).
+    std::lock_guard lk(posted_mu_);
+    posted_.push_back(std::move(fn));
     if (std::this_thread::get_id() == owner_) return;  // seen by the next turn
     if (!wake_pending_.exchange(true)) {
         std::uint64_t one = 1;

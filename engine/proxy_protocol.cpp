@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -112,6 +113,37 @@ bool parse_tlvs(const unsigned char* p, std::size_t n, proxy_header& h, bool nes
     return true;
 }
 
+constexpr std::array<std::uint32_t, 256> crc32c_table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;  // reflected Castagnoli
+        t[i] = c;
+    }
+    return t;
+}();
+
+// The offset (from the TLVs' start) of the first top-level TLV of `type`'s
+// value, or npos; the TLVs parsed already.
+std::size_t tlv_value_offset(const unsigned char* p, std::size_t n, std::uint8_t type) {
+    std::size_t at = 0;
+    while (at + 3 <= n) {
+        std::size_t len = be16(p + at + 1);
+        if (p[at] == type) return at + 3;
+        at += 3 + len;
+    }
+    return std::string_view::npos;
+}
+
+// PP2_TYPE_CRC32C: the header's CRC-32C with the TLV's value zeroed.
+bool crc_matches(const unsigned char* header, std::size_t total, std::size_t value_at) {
+    std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(header), reinterpret_cast<const std::byte*>(header) + total);
+    std::fill_n(copy.begin() + static_cast<std::ptrdiff_t>(value_at), 4, std::byte{0});
+    const unsigned char* v = header + value_at;
+    const std::uint32_t sent = std::uint32_t{v[0]} << 24 | std::uint32_t{v[1]} << 16 | std::uint32_t{v[2]} << 8 | v[3];
+    return crc32c(copy) == sent;
+}
+
 address v2_inet(const unsigned char* a, const unsigned char* port, int family) {
     char text[INET6_ADDRSTRLEN] = {};
     ::inet_ntop(family, a, text, sizeof text);
@@ -155,17 +187,38 @@ proxy_parse parse_v2(const unsigned char* p, std::size_t total) {
     const unsigned char* body = p + v2_fixed;
     std::size_t len = total - v2_fixed, used = 0;
     if (cmd == 0) {
-        out.header.local = true;  // the balancer's own connection: addresses ignored
+        // The balancer's own connection: addresses ignored, and TLVs only
+        // looked at for a CRC when they parse.
+        proxy_header scratch;
+        if (parse_v2_addresses(p[13], body, len, scratch, used) && parse_tlvs(body + used, len - used, scratch, false))
+            out.header.tlvs = std::move(scratch.tlvs);
+        else
+            used = len;
+        out.header.local = true;
     } else if (!parse_v2_addresses(p[13], body, len, out.header, used)) {
         return fail("v2: address block does not match its family");
-    }
-    if (!out.header.local && !parse_tlvs(body + used, len - used, out.header, false))
+    } else if (!parse_tlvs(body + used, len - used, out.header, false)) {
         return fail("v2: malformed TLV");
+    }
+    for (const auto& t : out.header.tlvs) {
+        if (t.type != 0x03) continue;  // PP2_TYPE_CRC32C
+        if (t.value.size() != 4) return fail("v2: CRC32C TLV is not 4 bytes");
+        const std::size_t at = v2_fixed + used + tlv_value_offset(body + used, len - used, 0x03);
+        if (!crc_matches(p, total, at)) return fail("v2: CRC32C mismatch");
+        out.header.crc32c = true;
+        break;
+    }
     out.status = proxy_parse::done;
     return out;
 }
 
 }  // namespace
+
+std::uint32_t crc32c(std::span<const std::byte> bytes) noexcept {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (std::byte b : bytes) c = crc32c_table[(c ^ static_cast<std::uint8_t>(b)) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
 
 const std::error_category& proxy_category() noexcept {
     static const proxy_category_impl cat;

@@ -8,7 +8,10 @@
 // own health check) and v1 UNKNOWN carry no client: `local` is set and
 // the connection's real peer stands. TLVs are parsed and kept; ALPN,
 // AUTHORITY and SSL (with its client bits) are decoded; a TLV running
-// past the header is an error. The CRC32C TLV is kept but not verified.
+// past the header is an error. A CRC32C TLV (PP2_TYPE_CRC32C, HAProxy's
+// `proxy-v2-options crc32c`) is verified over the whole header with its
+// own value zeroed: a mismatch, or a value that is not 4 bytes, is an
+// error (a LOCAL header's TLVs are checked alike when they parse).
 //
 // read_proxy_header() takes the header off a connected socket through the
 // ring without reading past it (it peeks, then reads exactly the header's
@@ -50,6 +53,7 @@ struct proxy_header {
     bool ssl = false;        // PP2_TYPE_SSL with PP2_CLIENT_SSL: the client spoke TLS
     std::string authority;   // PP2_TYPE_AUTHORITY: the host name the client asked for
     std::string alpn;        // PP2_TYPE_ALPN
+    bool crc32c = false;     // a PP2_TYPE_CRC32C TLV was there and matched
     std::size_t size = 0;    // bytes the header took
 };
 
@@ -62,6 +66,9 @@ struct proxy_parse {
 inline constexpr std::size_t proxy_v1_max = 107;
 
 proxy_parse parse_proxy_header(std::span<const std::byte> bytes, std::size_t max_size = 4096);
+
+// CRC-32C (Castagnoli, RFC 3720's), as the PROXY v2 CRC32C TLV carries it.
+std::uint32_t crc32c(std::span<const std::byte> bytes) noexcept;
 
 task<result<proxy_header>> read_proxy_header(int fd, clock::time_point deadline, std::size_t max_size = 4096);
 

@@ -6,6 +6,8 @@
 //   curl http://127.0.0.1:8888/json       -> {"message":"Hello, world!"}
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+
 #include "common/hello_routes.hpp"
 #include "common/server_flags.hpp"
 #include <squall/http/server.hpp>
@@ -17,13 +19,17 @@ int main(int argc, char** argv) {
     http::server_options so;
     examples::feature_flags flags;
     bool access_log = false;
+    double write_timeout = 30;
     cli.add_flag("--access-log", access_log, "log one line per request");
+    cli.add_option("--write-timeout", write_timeout, "seconds one write to a client may take before it is closed")
+        ->check(CLI::PositiveNumber);
     examples::add_http_server_flags(cli, so, flags);
     CLI11_PARSE(cli, argc, argv);
     examples::apply_http_server_flags(flags, so);
 
     http::app_settings settings;
     settings.access_log = access_log;
+    settings.write_timeout = std::chrono::milliseconds(static_cast<long>(write_timeout * 1000));
     http::application app(settings);
     examples::add_hello_routes(app);
     return http::serve(app, so);

@@ -1,18 +1,22 @@
 // squall-server: the server `make run` starts. One process serves the
 // hello routes (examples/common/hello_routes.hpp) and the to-do REST API
-// (examples/common/todo_routes.hpp) on --host:--port.
+// (examples/common/todo_routes.hpp) on --host:--port (an address or a
+// host name: every address it names is served).
 //
 //   build/examples/squall-server --host 127.0.0.1 --port 8888
 //   curl http://127.0.0.1:8888/         -> Hello, world!
 //   curl http://127.0.0.1:8888/api/v1   -> the to-do API's routes
 //
-// Tests: tests/examples/todo_test.py (its last part).
+// Tests: tests/examples/todo_test.py (its last part), tests/examples/process_test.py.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "chat/chat_room.hpp"
 #include "common/hello_routes.hpp"
@@ -20,6 +24,7 @@
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
+#include <squall/engine/process.hpp>
 #include <squall/http/process_server.hpp>
 #include <squall/http/server.hpp>
 #include <squall/http/static_files.hpp>
@@ -45,6 +50,33 @@ void print_routes(const http::server_options& so, const std::string& db) {
     std::fflush(stdout);
 }
 
+// The sockets inherited (systemd, a binary upgrade), else one for every
+// address --host names: a literal address, or a name resolved once
+// ("localhost": 127.0.0.1 and ::1), IPv6 ones v6-only so that both
+// families can share the port. With --port 0 every socket gets the port
+// the first one was given.
+std::vector<unique_fd> listening_sockets(const std::string& host, std::uint16_t port) {
+    std::vector<unique_fd> out = inherited_sockets();
+    if (!out.empty()) {
+        spdlog::info("squall: serving {} inherited listening socket(s)", out.size());
+        return out;
+    }
+    for (const address& a : http::resolve_host(host, port)) {
+        listen_options lo;
+        lo.v6_only = a.family() == AF_INET6;
+        const std::uint16_t p = out.empty() ? port : local_address(out.front().get()).port();
+        address at = a;
+        if (p != a.port()) {
+            std::string text = a.to_string();  // "1.2.3.4:0" or "[::1]:0"
+            text = text.substr(0, text.rfind(':'));
+            if (text.starts_with('[')) text = text.substr(1, text.size() - 2);
+            at = address::ip(text, p);
+        }
+        out.push_back(listen_on(at, lo));
+    }
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,7 +100,7 @@ int main(int argc, char** argv) {
     // the cookie secret. The database is opened in each child.
     std::vector<unique_fd> sockets;
     try {
-        sockets = bind_sockets(address::ip(so.host, so.port));
+        sockets = listening_sockets(so.host, so.port);
         if (!prod.log_file.empty()) log_to_file(prod.log_file);
     } catch (const std::exception& e) {
         spdlog::error("squall-server: {}", e.what());

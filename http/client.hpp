@@ -23,6 +23,7 @@
 // Cancel: fetch honours its task's cancel token (client_errc::canceled).
 // Tests: tests/http/client_framing_test.cpp (scripted hostile servers),
 // tests/http/client_pool_test.cpp, tests/http/client_features_test.cpp,
+// tests/http/client_timings_test.cpp (timings, pooled HTTPS reuse),
 // tests/http/client_peers_test.py (nginx, h2o, Tornado, node, proxies).
 #pragma once
 

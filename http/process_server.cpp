@@ -8,6 +8,7 @@
 #include <memory>
 #include <system_error>
 
+#include <squall/engine/cancel.hpp>
 #include <squall/engine/log_file.hpp>
 #include <squall/engine/process.hpp>
 #include <squall/engine/time.hpp>
@@ -22,26 +23,47 @@ task<void> counted(unique_fd fd, const application* app, stream_options st, canc
     connection_closed();
 }
 
+// At a graceful stop the listener stops accepting (listener::
+// stop_accepting) rather than having its accept cancelled: a connection
+// the kernel handed to this child's accept just as the stop came (its
+// completion racing the cancel) is served, where an orphaned accept left
+// it open and unanswered until the child exited (a request lost now and
+// then across a binary upgrade or a rolling restart).
+class stop_accepting_on_shutdown final : public cancel_callback {
+public:
+    explicit stop_accepting_on_shutdown(listener* l) noexcept
+        : cancel_callback(&stop_accepting_on_shutdown::fire), l_(l) {}
+
+private:
+    static void fire(cancel_callback* cb) noexcept { static_cast<stop_accepting_on_shutdown*>(cb)->l_->stop_accepting(); }
+    listener* l_;
+};
+
 // serve_listener's loop, but a child with more connections than its
 // siblings waits (up to 50 ms) before arming its accept, so that a burst
 // is not taken by whichever child runs first (engine/process.hpp).
 task<void> accept_loop(listener* l, const application* app, stream_options st, cancel_token shutdown) {
+    stop_accepting_on_shutdown stop(l);
+    if (!stop.attach(shutdown.state())) l->stop_accepting();
     for (;;) {
-        for (int i = 0; i < 50 && should_defer_accept(); ++i) {
+        for (int i = 0; i < 50 && !shutdown.cancel_requested() && should_defer_accept(); ++i) {
             auto slept = co_await sleep(std::chrono::milliseconds(1));
-            if (!slept) co_return;  // the shutdown token fired
+            (void)slept;
         }
         auto c = co_await l->accept();
-        if (!c) co_return;  // closed, or the shutdown token fired
-        loop::current()->spawn(counted(std::move(*c), app, st, shutdown));
+        if (!c) co_return;  // closed: stopped and nothing left to take
+        // One taken after the stop began has its request served (with
+        // Connection: close), not cut short as an idle keep-alive would be.
+        cancel_token t = shutdown.cancel_requested() ? cancel_token{} : shutdown;
+        loop::current()->spawn(counted(std::move(*c), app, st, t));
     }
 }
 
 task<void> serve_fd(int fd, const application* app, stream_options st, listener_options lo, cancel_token shutdown) {
     listener l(unique_fd(fd), lo);
-    auto t = accept_loop(&l, app, st, shutdown);
-    t.set_cancel_token(shutdown);
-    co_await std::move(t);
+    // Not under the shutdown token: the stop ends the loop through the
+    // listener, once the connections handed over are taken.
+    co_await accept_loop(&l, app, st, shutdown);
 }
 
 void add_reload_handlers(const stream_options& st) {

@@ -9,9 +9,14 @@
 // first loop to arm it take every connection, while one-shot accepts are
 // woken in turn and spread connections evenly (tests/examples/
 // process_test.py measures it). SIGHUP reloads the TLS certificates,
-// SIGUSR1 reopens the log file (engine/log_file.hpp). opts.host/port are
-// not used. `app` must outlive the call; the sockets are taken (each loop
-// gets its own copy and closes it when it stops accepting). Returns the exit code. Tests: tests/examples/process_test.py.
+// SIGUSR1 reopens the log file (engine/log_file.hpp). At a graceful stop
+// each loop stops accepting without dropping a connection its accept
+// was already handed (listener::stop_accepting): those are served, the
+// rest wait in the shared backlog for the processes that go on (a binary
+// upgrade's new children). opts.host/port are not used. `app` must
+// outlive the call; the sockets are taken (each loop gets its own copy and
+// closes it when it stops accepting). Returns the exit code.
+// Tests: tests/examples/process_test.py, tests/examples/upgrade_test.py.
 #pragma once
 
 #include <vector>

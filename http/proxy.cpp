@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -44,57 +45,192 @@ std::vector<std::string_view> list_values(const header_list& headers, std::strin
     return out;
 }
 
-// A Forwarded node ("192.0.2.1", "\"[2001:db8::1]:80\"", "unknown") as
-// the IP it names, or empty.
-std::string node_ip(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    if (!v.empty() && v.front() == '[') {
-        auto close = v.find(']');
-        if (close == std::string_view::npos) return {};
-        v = v.substr(1, close - 1);
-    } else if (v.find(':') == v.rfind(':') && v.find(':') != std::string_view::npos) {
-        v = v.substr(0, v.find(':'));  // "1.2.3.4:port"
-    }
-    return is_ip(v) ? std::string(v) : std::string();
+// RFC 7239 Forwarded, parsed by its grammar (RFC 9110 §5.6): elements
+// split on commas and pairs on semicolons outside quoted strings, values
+// a token or a quoted-string (backslash escapes undone), each parameter
+// at most once per element. A field that breaks the grammar is believed
+// in none of its parts: the peer stays the client.
+bool is_tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 
 struct forwarded_element {
-    std::string_view for_, proto;
+    std::string for_, proto;
+    bool has_for = false;
 };
 
-forwarded_element parse_element(std::string_view e) {
-    forwarded_element out;
-    while (!e.empty()) {
-        auto semi = e.find(';');
-        std::string_view pair = trim(e.substr(0, semi));
-        auto eq = pair.find('=');
-        if (eq != std::string_view::npos) {
-            std::string_view key = trim(pair.substr(0, eq)), value = trim(pair.substr(eq + 1));
-            if (iequals(key, "for")) out.for_ = value;
-            if (iequals(key, "proto")) out.proto = value;
+class forwarded_parser {
+public:
+    explicit forwarded_parser(std::string_view text) : s_(text) {}
+
+    // Every element of the field value, in order; nullopt when malformed.
+    bool parse(std::vector<forwarded_element>* out) {
+        for (;;) {
+            skip_ows();
+            if (at_end()) return true;
+            if (peek() == ',') {  // an empty list member (RFC 9110 §5.6.1)
+                ++pos_;
+                continue;
+            }
+            forwarded_element e;
+            if (!element(&e)) return false;
+            out->push_back(std::move(e));
+            skip_ows();
+            if (at_end()) return true;
+            if (peek() != ',') return false;
+            ++pos_;
         }
-        if (semi == std::string_view::npos) break;
-        e.remove_prefix(semi + 1);
     }
-    return out;
+
+private:
+    bool at_end() const noexcept { return pos_ >= s_.size(); }
+    char peek() const noexcept { return s_[pos_]; }
+    void skip_ows() noexcept {
+        while (!at_end() && (peek() == ' ' || peek() == '\t')) ++pos_;
+    }
+    std::string_view token() noexcept {
+        std::size_t b = pos_;
+        while (!at_end() && is_tchar(peek())) ++pos_;
+        return s_.substr(b, pos_ - b);
+    }
+    bool quoted(std::string* out) {
+        ++pos_;  // the opening DQUOTE
+        while (!at_end()) {
+            const auto c = static_cast<unsigned char>(peek());
+            ++pos_;
+            if (c == '"') return true;
+            if (c == '\\') {
+                if (at_end()) return false;
+                const auto q = static_cast<unsigned char>(peek());
+                if (q != '\t' && (q < 0x20 || q == 0x7f)) return false;
+                out->push_back(static_cast<char>(q));
+                ++pos_;
+                continue;
+            }
+            if (c != '\t' && (c < 0x20 || c == 0x7f)) return false;  // not qdtext
+            out->push_back(static_cast<char>(c));
+        }
+        return false;  // no closing DQUOTE
+    }
+    bool value(std::string* out) {
+        if (!at_end() && peek() == '"') return quoted(out);
+        std::string_view t = token();
+        if (t.empty()) return false;
+        out->assign(t);
+        return true;
+    }
+    bool element(forwarded_element* e) {
+        bool seen_for = false, seen_proto = false, seen_by = false, seen_host = false;
+        for (;;) {
+            skip_ows();
+            if (!at_end() && peek() != ';' && peek() != ',') {
+                std::string_view key = token();
+                if (key.empty() || at_end() || peek() != '=') return false;
+                ++pos_;
+                std::string v;
+                if (!value(&v)) return false;
+                bool* seen = iequals(key, "for")     ? &seen_for
+                             : iequals(key, "proto") ? &seen_proto
+                             : iequals(key, "by")    ? &seen_by
+                             : iequals(key, "host")  ? &seen_host
+                                                     : nullptr;
+                if (seen) {
+                    if (*seen) return false;  // a parameter twice in one element
+                    *seen = true;
+                }
+                if (seen == &seen_for) e->for_ = std::move(v), e->has_for = true;
+                if (seen == &seen_proto) e->proto = std::move(v);
+                skip_ows();
+            }
+            if (at_end() || peek() == ',') return true;
+            if (peek() != ';') return false;
+            ++pos_;
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+bool obfuscated(std::string_view v) noexcept {  // RFC 7239 §6.3: "_" 1*(ALPHA / DIGIT / "." / "_" / "-")
+    if (v.size() < 2 || v.front() != '_') return false;
+    for (char c : v.substr(1)) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    }
+    return true;
+}
+
+bool node_port(std::string_view p) noexcept {  // port (1*5DIGIT) or obfport
+    if (obfuscated(p)) return true;
+    if (p.empty() || p.size() > 5) return false;
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), n);
+    return ec == std::errc() && end == p.data() + p.size() && n <= 65535;
+}
+
+// What a node (RFC 7239 §6) names: an IP ("192.0.2.1", "192.0.2.1:80",
+// "[2001:db8::1]:80"), or nothing ("unknown", "_hidden").
+enum class node_kind { ip, hidden, bad };
+node_kind parse_node(std::string_view v, std::string* ip) {
+    std::string_view name = v, port;
+    if (!v.empty() && v.front() == '[') {
+        auto close = v.find(']');
+        if (close == std::string_view::npos) return node_kind::bad;
+        name = v.substr(1, close - 1);
+        std::string_view after = v.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return node_kind::bad;
+            port = after.substr(1);
+            if (!node_port(port)) return node_kind::bad;
+        }
+        char text[INET6_ADDRSTRLEN + 1] = {};
+        in6_addr a6;
+        if (name.empty() || name.size() > INET6_ADDRSTRLEN) return node_kind::bad;
+        std::memcpy(text, name.data(), name.size());
+        if (::inet_pton(AF_INET6, text, &a6) != 1) return node_kind::bad;
+        ip->assign(name);
+        return node_kind::ip;
+    }
+    if (auto colon = v.find(':'); colon != std::string_view::npos) {
+        name = v.substr(0, colon);
+        if (!node_port(v.substr(colon + 1))) return node_kind::bad;  // (an IPv6 address must be in brackets)
+    }
+    if (iequals(name, "unknown") || obfuscated(name)) return node_kind::hidden;
+    char text[INET_ADDRSTRLEN + 1] = {};
+    in_addr a4;
+    if (name.empty() || name.size() > INET_ADDRSTRLEN) return node_kind::bad;
+    std::memcpy(text, name.data(), name.size());
+    if (::inet_pton(AF_INET, text, &a4) != 1) return node_kind::bad;
+    ip->assign(name);
+    return node_kind::ip;
 }
 
 std::string_view scheme_of(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     if (iequals(v, "http")) return "http";
     if (iequals(v, "https")) return "https";
     return {};
 }
 
-// RFC 7239: right to left past the trusted hops.
-void believe_forwarded(const proxy_settings& s, const std::vector<std::string_view>& elements, believed_client& c) {
+// RFC 7239 §7.5: right to left past the trusted hops. The element a
+// trusted proxy added names the hop before it: an IP becomes the client
+// and the walk goes on while that IP is trusted too; "unknown", an
+// obfuscated name or an element without `for` ends the walk with the
+// last address known (the trusted proxy's), a node that is none of
+// these (a host name, "1.2.3.4:99999") likewise.
+void believe_forwarded(const proxy_settings& s, const header_list& headers, believed_client& c) {
+    std::vector<forwarded_element> elements;
+    for (const auto& f : headers) {
+        if (!iequals(f.name, "forwarded")) continue;
+        forwarded_parser p(f.value);
+        if (!p.parse(&elements)) return;  // malformed: believe none of it
+    }
     for (auto it = elements.rbegin(); it != elements.rend(); ++it) {
-        forwarded_element e = parse_element(*it);
-        std::string ip = node_ip(e.for_);
-        if (auto sc = scheme_of(e.proto); !sc.empty()) c.scheme = sc;
-        if (ip.empty()) return;  // "unknown" or obfuscated: no further
-        c.ip = ip;
-        if (!s.trusts(ip)) return;
+        if (auto sc = scheme_of(it->proto); !sc.empty()) c.scheme = sc;
+        std::string ip;
+        if (!it->has_for || parse_node(it->for_, &ip) != node_kind::ip) return;
+        c.ip = std::move(ip);
+        if (!s.trusts(c.ip)) return;
     }
 }
 
@@ -160,8 +296,7 @@ believed_client believe(const proxy_settings& s, std::string_view peer_ip, std::
                         const header_list& headers) {
     believed_client c{std::string(peer_ip), std::string(peer_scheme)};
     if (!s.trusts(peer_ip)) return c;  // an untrusted peer's headers are never believed
-    std::vector<std::string_view> forwarded = list_values(headers, "forwarded");
-    if (!forwarded.empty()) believe_forwarded(s, forwarded, c);
+    if (headers.get("forwarded")) believe_forwarded(s, headers, c);
     else believe_x_headers(s, headers, c);
     return c;
 }

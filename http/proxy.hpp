@@ -8,7 +8,12 @@
 // which becomes the client; X-Scheme, else X-Forwarded-Proto (its last
 // value), or Forwarded's proto, becomes the scheme when it is http or
 // https. From anyone else the headers are ignored, and so is a value
-// that is not an IP address. With `proxy_protocol`, every connection
+// that is not an IP address. Forwarded is parsed by RFC 7239's grammar
+// (quoted-strings with escapes, IPv6 as "[...]" in quotes, ports,
+// obfuscated "_x" nodes): "unknown", an obfuscated node or an element
+// without for= ends the walk at the last address known, and a field that
+// breaks the grammar (an unclosed quote, a parameter twice in an element,
+// an unquoted IPv6 address or port) is believed in none of its parts. With `proxy_protocol`, every connection
 // must begin with a PROXY v1 or v2 header within proxy_header_timeout,
 // else it is closed without a response; the address it names is the
 // peer the rules above start from (a LOCAL header: the real one).

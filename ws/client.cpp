@@ -1,14 +1,12 @@
 // The client's opening handshake. See client.hpp.
 #include <squall/ws/client.hpp>
 
-#include <netdb.h>
-
 #include <charconv>
 #include <cstring>
 
+#include <squall/engine/connect.hpp>
 #include <squall/engine/socket.hpp>
 #include <squall/engine/tls.hpp>
-#include <squall/engine/thread_pool.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/http/request.hpp>
 #include <squall/ws/handshake.hpp>
@@ -61,27 +59,6 @@ bool parse_ws_url(std::string_view url, ws_url* out) {
 
 namespace {
 
-// A numeric host at once; a name through getaddrinfo on the pool.
-task<result<address>> resolve(std::string host, std::uint16_t port) {
-    if (host == "localhost") host = "127.0.0.1";
-    try {
-        co_return address::ip(host, port);
-    } catch (const std::invalid_argument&) {
-    }
-    auto lookup = [host, port]() -> std::optional<address> {
-        addrinfo hints{};
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return std::nullopt;
-        address a = address::from(res->ai_addr, res->ai_addrlen);
-        freeaddrinfo(res);
-        return a;
-    };
-    std::optional<address> found = co_await run_in_pool(std::move(lookup));
-    if (!found) co_return errc::bad_url;
-    co_return *found;
-}
-
 std::string request_for(const ws_url& u, const std::string& key, const client_options& o) {
     std::string r = "GET " + u.target + " HTTP/1.1\r\nHost: " + u.host_field +
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
@@ -122,9 +99,9 @@ bool parse_response(std::string_view head, int* status, http::header_list* field
 }
 
 task<result<std::shared_ptr<connection>>> open_client(ws_url u, client_options o) {
-    auto addr = co_await resolve(u.host, u.port);
-    if (!addr) co_return addr.error();
-    auto fd = co_await connect_to(*addr, o.connect_timeout);
+    // The engine's resolver (c-ares on the ring, its cache) and Happy
+    // Eyeballs over the addresses it finds, as the HTTP client connects.
+    auto fd = co_await connect_to(u.host, u.port, o.connect_timeout);
     if (!fd) co_return fd.error();
     if (!u.tls) {
         o.stream.tls = nullptr;

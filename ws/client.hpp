@@ -1,13 +1,14 @@
 // websocket_connect: the WebSocket client (Tornado's websocket_connect).
 //
-// Connects to a ws:// URL (numeric address or a name resolved off the
-// loop), sends the opening handshake with a fresh key, the subprotocols and
+// Connects to a ws:// URL (numeric address or a name: engine/connect.hpp's
+// connect_to, the loop's c-ares resolver and Happy Eyeballs), sends the opening handshake with a fresh key, the subprotocols and
 // the permessage-deflate offer asked for, checks the server's answer
 // (status 101, Upgrade/Connection, Sec-WebSocket-Accept, a subprotocol we
 // offered, a deflate answer within our offer) and returns the open
 // connection, which owns its stream. Connecting and the handshake together
 // end at `connect_timeout` (errc::timed_out); a wrong answer gives
-// ws::errc::handshake_failed, a URL we cannot use ws::errc::bad_url.
+// ws::errc::handshake_failed, a URL we cannot use ws::errc::bad_url, a
+// name that does not resolve the resolver's error (dns_errc).
 // wss:// speaks TLS (engine/tls.hpp): stream.tls is the client context
 // (by default one shared context on the system's trust store), and the
 // TLS handshake (certificate, SNI, host name) runs inside connect_timeout

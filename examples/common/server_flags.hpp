@@ -109,7 +109,7 @@ inline void apply_server_flags(const feature_flags& f, run_options& so, stream_o
 
 // The HTTP examples' --host and --port, then the switches above.
 inline void add_http_server_flags(CLI::App& app, http::server_options& so, feature_flags& f) {
-    app.add_option("--host", so.host, "numeric address to listen on")->capture_default_str();
+    app.add_option("--host", so.host, "address or host name to listen on (every address it names)")->capture_default_str();
     app.add_option("--port", so.port, "TCP port")->capture_default_str();
     add_server_flags(app, so.run, so.stream, f);
 }

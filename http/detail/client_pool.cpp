@@ -173,17 +173,14 @@ task<result<void>> secure(stream* s, const hop_plan* plan, fetch_timings* t) {
 task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
                                                            const request* req, fetch_timings* t) {
     const url_parts& peer = plan->proxy ? *plan->proxy : plan->target;
-    // The lookup and the connect share connect_timeout; Happy Eyeballs
-    // (RFC 8305) over the addresses found.
-    const auto t0 = clock::now();
-    const auto deadline = t0 + req->connect_timeout;
-    resolve_options ro;
-    ro.timeout = req->connect_timeout;
-    auto addrs = co_await resolve(peer.host, peer.port, ro);
-    t->dns = duration_cast<nanoseconds>(clock::now() - t0);
-    if (!addrs) co_return connect_error(addrs.error());
+    // The lookups and the connect share connect_timeout: Happy Eyeballs
+    // (RFC 8305, engine/connect.hpp), IPv6 tried as soon as its answer is in.
+    connect_timings ct;
+    connect_options co;
+    co.timings = &ct;
+    auto fd = co_await connect_to(peer.host, peer.port, req->connect_timeout, co);
+    t->dns = duration_cast<nanoseconds>(ct.dns);
     const auto t1 = clock::now();
-    auto fd = co_await connect_any(interleave_families(std::move(*addrs)), deadline);
     if (!fd) co_return connect_error(fd.error());
     set_no_delay(fd->get());
     if (plan->tunnel()) {
@@ -191,7 +188,7 @@ task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, co
         auto tr = co_await std::move(tunnel);
         if (!tr) co_return connect_error(tr.error());
     }
-    t->connect = duration_cast<nanoseconds>(clock::now() - t1);
+    t->connect = duration_cast<nanoseconds>(ct.connect + (clock::now() - t1));
     pool->count_open();
     stream_options so;
     if (plan->target.tls) {

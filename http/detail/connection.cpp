@@ -1,5 +1,6 @@
 #include <squall/http/detail/connection.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -17,6 +18,10 @@ namespace squall::http::detail {
 namespace {
 
 using namespace std::chrono_literals;
+
+// How long a new connection caught by a graceful stop before its first
+// byte still gets for it.
+constexpr auto first_request_grace = 1s;
 
 stream_options stream_options_for(const app_settings& s, stream_options o) {
     o.write_timeout = s.write_timeout;
@@ -152,13 +157,22 @@ task<result<parse_event>> connection::pump(bool head) {
             }
             clock::time_point deadline = head ? head_deadline_ : clock::now() + s.body_timeout;
             result<buffer_lease> lease = errc::canceled;
-            // Before a request's first byte, a graceful stop ends the wait.
+            // Before a request's first byte, a graceful stop ends the wait:
+            // at once between keep-alive requests, but a new connection's
+            // first request may be on its way (its client connected to send
+            // it), so that wait only shrinks to first_request_grace.
             const bool stoppable = head && !p_.in_message() && shutdown_.can_be_cancelled();
-            if (stoppable && shutdown_.cancel_requested()) co_return errc::canceled;
-            if (stoppable) {
+            if (stoppable && shutdown_.cancel_requested()) {
+                if (idle_wait_) co_return errc::canceled;
+                deadline = std::min(deadline, clock::now() + first_request_grace);
+            }
+            if (stoppable && !shutdown_.cancel_requested()) {
                 // The one wait a graceful shutdown cuts short: under its token.
                 lease = co_await s_->read_some(deadline, shutdown_);
-                if (!lease && shutdown_.cancel_requested()) co_return lease.error();  // a clean end
+                if (!lease && shutdown_.cancel_requested()) {
+                    if (idle_wait_) co_return lease.error();  // a clean end
+                    continue;  // a new connection: the short wait above
+                }
             } else {
                 lease = co_await s_->read_some(deadline);
             }

@@ -204,6 +204,82 @@ TEST(connect_to_host, ipv4_wins_when_ipv6_is_blackholed) {
     EXPECT_TRUE(accepted_one(both.v4.get()));
 }
 
+// RFC 8305 §3: the two lookups go out at once and neither waits for the
+// other. A resolver slow enough to matter (10 s per try, 2 tries) never
+// answers one family: the other family connects well inside a deadline
+// that waiting for both answers would pass (a guard, not a measure).
+resolver_options patient(const squall::testing::scripted_dns& dns) {
+    return {.servers = dns.servers(), .try_timeout = 10s, .tries = 2};
+}
+
+TEST(connect_to_host, an_aaaa_that_never_answers_does_not_hold_up_ipv4) {
+    squall::testing::scripted_dns dns(R"({"he.test": {"A": ["127.0.0.1"], "AAAA": ["::1"], "silent": ["AAAA"]}})");
+    dual_stack both(false);
+    loop l;
+    configure_resolver(patient(dns));
+    connect_timings t;
+    auto r = l.run_sync(connect_to("he.test", both.port, 8s, {.timings = &t}));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(peer_of(r->get()).to_string(), "127.0.0.1:" + std::to_string(both.port));
+    EXPECT_TRUE(accepted_one(both.v4.get()));
+    EXPECT_GE(dns.queries("he.test", "AAAA"), 1);
+    EXPECT_GT(t.dns.count(), 0);
+}
+
+TEST(connect_to_host, ipv6_is_tried_as_soon_as_its_answer_is_in) {
+    squall::testing::scripted_dns dns(R"({"he.test": {"A": ["127.0.0.1"], "AAAA": ["::1"], "silent": ["A"]}})");
+    dual_stack both(false);
+    loop l;
+    configure_resolver(patient(dns));
+    auto r = l.run_sync(connect_to("he.test", both.port, 8s));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(peer_of(r->get()).family(), AF_INET6);
+    EXPECT_TRUE(accepted_one(both.v6.get()));
+    EXPECT_TRUE(nothing_waiting(both.v4.get()));
+}
+
+// The A answer first: the AAAA one gets resolution_delay. Within it, IPv6
+// still goes first; past it, IPv4 is tried without waiting further.
+TEST(connect_to_host, an_a_answer_first_waits_the_resolution_delay_for_aaaa) {
+    squall::testing::scripted_dns dns(
+        R"({"late6.test": {"A": ["127.0.0.1"], "AAAA": ["::1"], "delay_ms": {"AAAA": 300}}})");
+    {
+        dual_stack both(false);
+        loop l;
+        configure_resolver(patient(dns));
+        auto r = l.run_sync(connect_to("late6.test", both.port, 20s, {.resolution_delay = 5s}));
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_EQ(peer_of(r->get()).family(), AF_INET6) << "the AAAA answer came within the resolution delay";
+        EXPECT_TRUE(accepted_one(both.v6.get()));
+        EXPECT_TRUE(nothing_waiting(both.v4.get()));
+    }
+    {
+        dual_stack both(false);
+        loop l;
+        configure_resolver(patient(dns));
+        auto r = l.run_sync(connect_to("late6.test", both.port, 20s, {.resolution_delay = 1ms}));
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_EQ(peer_of(r->get()).family(), AF_INET) << "IPv4 did not wait past the resolution delay";
+    }
+}
+
+TEST(connect_to_host, one_family_without_addresses_uses_the_other) {
+    squall::testing::scripted_dns dns(R"({"v4only.test": {"A": ["127.0.0.1"]}, "v6only.test": {"AAAA": ["::1"]},
+                                          "none.test": {}})");
+    dual_stack both(false);
+    loop l;
+    configure_resolver({.servers = dns.servers()});
+    auto a = l.run_sync(connect_to("v4only.test", both.port, 10s));
+    ASSERT_TRUE(a) << a.error().message();
+    EXPECT_EQ(peer_of(a->get()).family(), AF_INET);
+    auto b = l.run_sync(connect_to("v6only.test", both.port, 10s));
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(peer_of(b->get()).family(), AF_INET6);
+    auto c = l.run_sync(connect_to("none.test", both.port, 10s));
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), dns_errc::no_answer);
+}
+
 namespace {
 
 task<result<unique_fd>> connect_cancelled_after(address a, clock::duration after) {

@@ -13,8 +13,10 @@ lower-case name to either a string or an object:
     "refused"   REFUSED           "silent"    no answer at all
     {"A": [...], "AAAA": [...], "ttl": 60, "delay_ms": 0, "tc": false}
         the records (a type with none listed: NOERROR with no answer,
-        i.e. NODATA); delay_ms delays the reply; tc: over UDP the reply
-        carries no records and the TC bit, over TCP the full answer.
+        i.e. NODATA); delay_ms delays the reply (a number, or per type:
+        {"A": 300}); "silent": ["AAAA"] never answers those types; tc:
+        over UDP the reply carries no records and the TC bit, over TCP
+        the full answer.
 
 Names not in the zone get NXDOMAIN.
 """
@@ -55,7 +57,12 @@ def reply(msg, zone, over_tcp):
         rcode = {"nxdomain": 3, "servfail": 2, "refused": 5}[entry]
         delay = 0
     else:
+        qname = TYPES.get(qtype, "?")
+        if qname in entry.get("silent", []):
+            return None, 0
         delay = entry.get("delay_ms", 0)
+        if isinstance(delay, dict):
+            delay = delay.get(qname, 0)
         ttl = entry.get("ttl", 60)
         for value in entry.get(TYPES.get(qtype, "?"), []):
             packed = ipaddress.ip_address(value).packed

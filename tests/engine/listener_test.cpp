@@ -5,6 +5,7 @@
 #include <squall/engine/listener.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -201,6 +202,64 @@ TEST(listener, destroyed_with_queued_connections_closes_them) {
         EXPECT_TRUE(n == 0 || (n < 0 && err == ECONNRESET)) << "recv gave " << n << ", " << std::strerror(err);
     }
     EXPECT_EQ(l.run_sync(settle_ops(&l)), 0u);
+}
+
+// A graceful stop: the connections already handed over are still yielded,
+// then errc::closed; one that comes later waits in the backlog for
+// another acceptor (here a plain accept(2)), instead of being closed.
+TEST(listener, stop_accepting_yields_what_was_handed_over_then_closed) {
+    loop l;
+    listener lst(listen_on(address::ip("127.0.0.1", 0)));
+    auto first = first_connection(l, lst);  // the multishot accept stays armed
+    auto clients = raw_clients(lst.local(), 3);
+    std::size_t peak = 0;
+    l.run_sync(wait_queued(&lst, 3, &peak));
+    ASSERT_EQ(lst.queued(), 3u);
+    lst.stop_accepting();
+    auto taken = l.run_sync(with_timeout(30s, accept_n(&lst, 4)));
+    ASSERT_TRUE(taken);
+    ASSERT_EQ(taken->size(), 3u) << "the queued connections are yielded, and nothing after them";
+    expect_paired(*taken, clients);
+    EXPECT_EQ(l.run_sync(accept_error(&lst)), errc::closed);
+    EXPECT_EQ(l.run_sync(settle_ops(&l)), 0u);  // the cancelled accept was reaped
+    // Later connections stay in the socket's backlog, unaccepted by us.
+    unique_fd late = raw_connect(lst.local());
+    pollfd p{lst.fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10'000), 1) << "the late connection is not in the backlog";
+    unique_fd other(::accept4(lst.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_TRUE(other);
+    EXPECT_EQ(peer_port(other.get()), local_address(late.get()).port());
+}
+
+// The race a graceful stop meets: a connection arrives while a one-shot
+// accept is armed and the stop comes in the same turn. Whichever wins in
+// the kernel, the connection is never lost: the accept yields it, or it
+// is still in the backlog.
+TEST(listener, stop_accepting_while_an_accept_is_armed_loses_no_connection) {
+    for (int round = 0; round < 20; ++round) {
+        SCOPED_TRACE(round);
+        loop l;
+        listener lst(listen_on(address::ip("127.0.0.1", 0)), {.multishot = false});
+        unique_fd client;
+        auto stop_now = [](listener* ls, unique_fd* c) -> task<void> {
+            (void)co_await nop();  // the accept is armed (submitted) by now
+            *c = raw_connect(ls->local());
+            ls->stop_accepting();
+        };
+        auto r = l.run_sync(with_timeout(30s, when_all(accept_n(&lst, 2), stop_now(&lst, &client))));
+        ASSERT_TRUE(r);
+        auto& accepted = std::get<0>(*r);
+        ASSERT_LE(accepted.size(), 1u);
+        EXPECT_EQ(l.run_sync(settle_ops(&l)), 0u);
+        if (accepted.size() == 1) {
+            EXPECT_EQ(peer_port(accepted[0].get()), local_address(client.get()).port());
+            continue;
+        }
+        pollfd p{lst.fd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&p, 1, 10'000), 1) << "the connection was neither yielded nor left in the backlog";
+        unique_fd other(::accept4(lst.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+        EXPECT_TRUE(other);
+    }
 }
 
 TEST(listener, max_queued_caps_the_queue_while_nobody_accepts) {

@@ -132,3 +132,72 @@ TEST(proxy_v2, malformed_and_oversized_refused) {
     EXPECT_NE(p.reason.find("longer"), std::string::npos);
     EXPECT_EQ(parse_proxy_header(bytes(sig.substr(0, 5) + "x")).status, proxy_parse::error);
 }
+
+namespace {
+
+// A header HAProxy 2.6 sent (`send-proxy-v2 proxy-v2-options crc32c`,
+// captured on loopback): 127.0.0.1:53040 -> 127.0.0.1:59463, then one
+// TLV, PP2_TYPE_CRC32C = 0x34317b27.
+std::string from_hex(std::string_view hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    return out;
+}
+const std::string haproxy_crc = from_hex("0d0a0d0a000d0a515549540a211100137f0000017f000001cf30e84703000434317b27");
+
+}  // namespace
+
+TEST(proxy_v2, crc32c_known_answers) {
+    EXPECT_EQ(crc32c(bytes("123456789")), 0xE3069283u);  // RFC 3720's check value
+    EXPECT_EQ(crc32c(bytes("")), 0u);
+    std::string zeroed = haproxy_crc.substr(0, haproxy_crc.size() - 4) + std::string(4, '\0');
+    EXPECT_EQ(crc32c(bytes(zeroed)), 0x34317b27u);
+}
+
+TEST(proxy_v2, crc32c_from_haproxy_is_verified) {
+    auto p = parse_proxy_header(bytes(haproxy_crc + "GET / HTTP/1.0\r\n\r\n"));
+    ASSERT_EQ(p.status, proxy_parse::done) << p.reason;
+    EXPECT_TRUE(p.header.crc32c);
+    EXPECT_EQ(p.header.source.to_string(), "127.0.0.1:53040");
+    EXPECT_EQ(p.header.size, haproxy_crc.size());
+    // Any byte changed after the signature is caught: by the CRC, or
+    // earlier by the grammar; never accepted as checked. (Byte 28 is the
+    // TLV's type: changed, there is no CRC to check any more.)
+    for (std::size_t i = 12; i < haproxy_crc.size(); ++i) {
+        std::string bad = haproxy_crc;
+        bad[i] = static_cast<char>(bad[i] ^ 0x01);
+        auto q = parse_proxy_header(bytes(bad + std::string(64, 'x')));
+        if (i == 28) {
+            EXPECT_FALSE(q.status == proxy_parse::done && q.header.crc32c) << "byte " << i;
+            continue;
+        }
+        EXPECT_NE(q.status, proxy_parse::done) << "byte " << i;
+    }
+    std::string flipped_port = haproxy_crc;
+    flipped_port[24] = static_cast<char>(flipped_port[24] ^ 0x01);
+    auto q = parse_proxy_header(bytes(flipped_port));
+    ASSERT_EQ(q.status, proxy_parse::error);
+    EXPECT_NE(q.reason.find("CRC32C mismatch"), std::string::npos) << q.reason;
+    // A CRC TLV of the wrong size.
+    auto r = parse_proxy_header(bytes(v2('\x21', '\x11', v4_block + tlv('\x03', "abc"))));
+    ASSERT_EQ(r.status, proxy_parse::error);
+    EXPECT_NE(r.reason.find("not 4 bytes"), std::string::npos) << r.reason;
+    // Without the TLV nothing is checked.
+    auto none = parse_proxy_header(bytes(v2('\x21', '\x11', v4_block)));
+    ASSERT_EQ(none.status, proxy_parse::done);
+    EXPECT_FALSE(none.header.crc32c);
+}
+
+TEST(proxy_v2, crc32c_on_a_local_header_is_verified_too) {
+    // LOCAL (a health check) with UNSPEC addresses and a CRC TLV: made
+    // with crc32c() over the header with the value zeroed.
+    std::string h = v2('\x20', '\x00', tlv('\x03', std::string(4, '\0')));
+    const std::uint32_t c = crc32c(bytes(h));
+    for (int k = 0; k < 4; ++k) h[h.size() - 4 + k] = static_cast<char>(c >> (24 - 8 * k));
+    auto p = parse_proxy_header(bytes(h));
+    ASSERT_EQ(p.status, proxy_parse::done) << p.reason;
+    EXPECT_TRUE(p.header.local);
+    EXPECT_TRUE(p.header.crc32c);
+    h[h.size() - 1] = static_cast<char>(h[h.size() - 1] ^ 0x10);
+    EXPECT_EQ(parse_proxy_header(bytes(h)).status, proxy_parse::error);
+}

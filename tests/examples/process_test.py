@@ -8,7 +8,9 @@ http/process_server.hpp), end to end over loopback:
 - a child that cannot start (a database it cannot open): the master stops
   at the restart cap with a clear message and exit code 1;
 - SIGTERM with a lame duck: /healthz 503 while new connections are still
-  served, Connection: close on a keep-alive connection, exit 0;
+  served, Connection: close on a keep-alive connection, exit 0; a
+  WebSocket open through the lame duck, then closed with 1001;
+- --host localhost: served on 127.0.0.1 and ::1;
 - systemd: socket activation (LISTEN_FDS/LISTEN_PID on fd 3) and
   READY=1 on NOTIFY_SOCKET;
 - SIGUSR1 reopens --log-file after a logrotate-style rename;
@@ -335,10 +337,80 @@ def test_tls_reload(binary):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_websocket_going_away(binary):
+    """A WebSocket stays open through the lame duck (the balancer still
+    sees the server), then gets close 1001 (going away) when the drain
+    begins, and the master exits 0."""
+    import asyncio
+    import websockets
+
+    s = Server(binary, "--processes", "2", "--lame-duck", "2", "--drain", "5")
+    seen = {}
+
+    def healthz():
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=GUARD)
+        c.request("GET", "/healthz")
+        status = c.getresponse().status
+        c.close()
+        return status
+
+    async def session():
+        url = "ws://127.0.0.1:%d/chat/chatsocket" % s.port
+        async with websockets.connect(url, ping_interval=None) as ws:
+            s.proc.send_signal(signal.SIGTERM)
+            seen["503"] = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: wait_for(lambda: healthz() == 503))
+            # Still in the lame duck: the socket works both ways.
+            await ws.send(json.dumps({"body": "during the lame duck"}))
+            try:
+                while True:
+                    m = json.loads(await asyncio.wait_for(ws.recv(), GUARD))
+                    if m.get("body") == "during the lame duck":
+                        seen["echo"] = True
+                        break
+            except (websockets.ConnectionClosed, asyncio.TimeoutError):
+                pass
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), GUARD)
+            except websockets.ConnectionClosed:
+                pass
+            except asyncio.TimeoutError:
+                seen["timeout"] = True
+            seen["code"], seen["reason"] = ws.close_code, ws.close_reason
+
+    try:
+        check("ws going away: started", s.ready(2))
+        asyncio.run(session())
+        check("ws going away: /healthz 503 once stopping", seen.get("503"))
+        check("ws going away: the socket still works in the lame duck", seen.get("echo"), str(seen))
+        check("ws going away: then closed with 1001", seen.get("code") == 1001 and not seen.get("timeout"), str(seen))
+        check("ws going away: the master exits 0", s.proc.wait(GUARD) == 0)
+    finally:
+        s.kill()
+
+
+def test_host_name(binary):
+    """--host takes a name: every address it names (getaddrinfo, as the
+    server resolves it) is served."""
+    s = Server(binary, "--host", "localhost", "--processes", "2")
+    try:
+        check("host name: started", s.ready(2))
+        addrs = sorted({ai[4][0] for ai in socket.getaddrinfo("localhost", s.port, type=socket.SOCK_STREAM)})
+        for a in addrs:
+            c = http.client.HTTPConnection(a, s.port, timeout=GUARD)
+            check("host name: served on %s" % a, whoami(s.port, c)["remote_ip"] == a)
+            c.close()
+        check("host name: one listening socket per address",
+              sum("squall: serving http://" in l for l in s.err) == 2 * len(addrs), str(addrs))
+    finally:
+        s.kill()
+
+
 def main():
     binary = sys.argv[1]
-    for t in (test_spread, test_kill_child, test_crash_loop, test_lame_duck, test_systemd, test_log_reopen,
-              test_tls_reload, test_binary_upgrade):
+    for t in (test_spread, test_kill_child, test_crash_loop, test_lame_duck, test_websocket_going_away,
+              test_host_name, test_systemd, test_log_reopen, test_tls_reload, test_binary_upgrade):
         print("--", t.__name__, flush=True)
         t(binary)
     return check.report()

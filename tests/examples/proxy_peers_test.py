@@ -8,7 +8,8 @@ engine/proxy_protocol.hpp, docs/production.md):
 - forwarded headers: believed from --trusted-proxy only, spoofing ignored;
 - nginx (Debian): proxy_pass with X-Forwarded-For/X-Real-IP, and a
   stream server with proxy_protocol on;
-- HAProxy 2.6 (Debian): send-proxy-v2 and `option httpchk GET /healthz`
+- HAProxy 2.6 (Debian): send-proxy-v2 with its CRC32C TLV (every header
+  checked) and `option httpchk GET /healthz`
   in front of two squall-server instances of two processes each on one
   SQLite file; 20 keep-alive clients GET and POST (new to-do accounts)
   while each instance is restarted in turn three times: no failed
@@ -138,7 +139,9 @@ def test_proxy_protocol(binary):
                            ("v1 line too long", b"PROXY UNKNOWN " + b"x" * 120 + b"\r\n" + GET_WHOAMI),
                            ("v1 bad address", b"PROXY TCP4 1.2.3 127.0.0.1 1 2\r\n" + GET_WHOAMI),
                            ("v2 oversized", SIG + b"\x21\x11" + struct.pack("!H", 60000) + b"\0" * 100),
-                           ("v2 bad TLV", v2_inet("1.2.3.4", "127.0.0.1", 1, 2, b"\x02\x00\x50ab") + GET_WHOAMI)]:
+                           ("v2 bad TLV", v2_inet("1.2.3.4", "127.0.0.1", 1, 2, b"\x02\x00\x50ab") + GET_WHOAMI),
+                           ("v2 CRC32C mismatch",
+                            v2_inet("1.2.3.4", "127.0.0.1", 1, 2, b"\x03\x00\x04\xde\xad\xbe\xef") + GET_WHOAMI)]:
             r = raw_exchange(a, data)
             check("closed without a response: " + name, r == b"", r[:60])
         t0 = time.monotonic()
@@ -373,7 +376,7 @@ def start_haproxy(port, servers, send_proxy):
     conf = os.path.join(d, "haproxy.cfg")
     lines = "\n".join("    server s%d 127.0.0.1:%d check" % (i, p) for i, p in enumerate(servers))
     with open(conf, "w") as f:
-        f.write(HAPROXY_CONF % {"port": port, "servers": lines, "send_proxy": "send-proxy-v2" if send_proxy else ""})
+        f.write(HAPROXY_CONF % {"port": port, "servers": lines, "send_proxy": "send-proxy-v2 proxy-v2-options crc32c" if send_proxy else ""})
     p = subprocess.Popen(["haproxy", "-W", "-db", "-f", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True)
     wait_listening(port, p)

@@ -12,59 +12,9 @@
 // --max-message-size, 1002 for a frame with a reserved opcode written raw,
 // and 100 clients at once. Prints "N passed, M failed"; exits 1 on failure.
 'use strict';
-const { spawn } = require('child_process');
 const net = require('net');
-const path = require('path');
 const crypto = require('crypto');
-let WebSocket;
-try {
-  WebSocket = require('ws');
-} catch (e) {
-  WebSocket = require(path.join(__dirname, '..', '..', 'node_modules', 'ws'));
-}
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    console.log(`FAIL: ${name} ${detail}`);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(binary, args) {
-  const port = await freePort();
-  const proc = spawn(binary, ['--port', String(port), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return { port, proc };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  proc.kill('SIGKILL');
-  throw new Error('server did not start');
-}
-
-function stopServer(s) {
-  return new Promise((resolve) => {
-    s.proc.on('exit', resolve);
-    s.proc.kill('SIGTERM');
-  });
-}
+const { WebSocket, check, startServer, stopServer, finish } = require('../support/node_testing');
 
 function open(url, opts) {
   return new Promise((resolve, reject) => {
@@ -189,11 +139,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}, (e) => {
-  console.log(`error: ${e.stack}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+finish(main());

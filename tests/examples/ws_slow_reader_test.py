@@ -28,7 +28,7 @@ import time
 import websockets
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from squall_testing import GUARD, Checks, ServerProcess  # noqa: E402
+from squall_testing import GUARD, Checks, ServerProcess, established, rss  # noqa: E402
 
 check = Checks()
 RSS_BOUND = 24 * 1024 * 1024  # growth allowed while the slow clients are served
@@ -37,14 +37,6 @@ RSS_BOUND = 24 * 1024 * 1024  # growth allowed while the slow clients are served
 # quarantine keeps the bound meaningful there; other builds ignore it.
 SERVER_ENV = dict(os.environ, ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":"))
 WRITE_TIMEOUT = 2.0
-
-
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def frame(payload, op=1):
@@ -146,8 +138,7 @@ def echo_never_read(binary):
             if srv.proc.poll() is not None:
                 break
             # Closed by the server: the socket reads EOF/RST once drained.
-            r = os.popen("ss -tn state all '( sport = :%d )' 2>/dev/null | grep -c ESTAB" % srv.port).read().strip()
-            if r == "0":
+            if established(srv.port) == 0:
                 closed_at = time.monotonic() - t0
                 break
             time.sleep(0.1)

@@ -117,16 +117,23 @@ def nginx_checks(tmp, certs, small, big):
         check(rc == 0 and out == small, "nginx: redirect followed")
         rc, out, _ = fetch("-i", base + "/missing")
         check(rc == 0 and out.startswith(b"HTTP/1.1 404 "), "nginx: a 404 is a complete response (exit 0)")
-        tls_checks(ports, certs, small, big)
+        tls_checks(ports, certs, small, big, os.path.join(d, "access.log"))
         proxy_checks(tmp, ports, certs, small)
     return True
 
 
-def tls_checks(ports, certs, small, big):
+def tls_checks(ports, certs, small, big, access_log):
     ca = os.path.join(certs, "ca.pem")
     url = "https://localhost:%d" % ports["tls"]
-    rc, out, err = fetch("--cacert", ca, url + "/small.txt", url + "/big.txt")
-    check(rc == 0 and out == small + big, "nginx https: --cacert, SNI and host check (%s)" % err.strip())
+    with open(access_log) as f:
+        seen = len(f.readlines())
+    rc, out, err = fetch("--cacert", ca, url + "/small.txt", url + "/big.txt", url + "/small.txt")
+    check(rc == 0 and out == small + big + small, "nginx https: --cacert, SNI and host check (%s)" % err.strip())
+    with open(access_log) as f:
+        lines = [line.split() for line in f.readlines()[seen:]]
+    # nginx's $connection: the serial number of the connection each request came on.
+    check(len(lines) == 3 and len({line[0] for line in lines}) == 1,
+          "nginx https: three fetches to one origin reuse one pooled TLS connection %s" % lines)
     rc, out, err = fetch(url + "/small.txt")
     check(rc == 1 and "verify failed" in err, "nginx https: untrusted CA refused (%s)" % err.strip())
     rc, out, err = fetch("--cacert", ca, "https://localhost:%d/small.txt" % ports["expired"])

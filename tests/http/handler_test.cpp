@@ -473,8 +473,9 @@ TEST(errors, method_errors_use_the_handlers_error_page) {
 }
 
 // A graceful stop (SIGTERM in serve()): idle keep-alive connections close
-// at once instead of holding the stop for their keep-alive timeout, and a
-// request in progress still gets its whole answer, with Connection: close.
+// at once instead of holding the stop for their keep-alive timeout, a new
+// connection gets a short grace for its first request, and a request in
+// progress still gets its whole answer, with Connection: close.
 TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
     auto server = start();
     raw_client idle(server->port());
@@ -487,12 +488,19 @@ TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
     server->wait_until([](const server_stats& s) { return s.connections == 2; });
     std::this_thread::sleep_for(20ms);  // the slow request is in its handler
     raw_client fresh(server->port());  // connected, nothing sent yet
+    raw_client late(server->port());   // ... sends its request as the stop comes
     raw_client poller(server->port());
     ASSERT_TRUE(poller.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"));
-    server->wait_until([](const server_stats& s) { return s.connections == 4; });
+    server->wait_until([](const server_stats& s) { return s.connections == 5; });
     server->begin_shutdown();
+    ASSERT_TRUE(late.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_TRUE(idle.eof_next());  // long before the 60 s keep-alive timeout
-    EXPECT_TRUE(fresh.eof_next());  // and the 30 s header timeout
+    EXPECT_TRUE(fresh.eof_next());  // and the 30 s header timeout (after a short grace)
+    // A new connection's first request, on its way when the stop came, is
+    // answered (with Connection: close), not dropped unanswered.
+    auto answered = late.read_response();
+    ASSERT_TRUE(answered);
+    EXPECT_TRUE(answered->closes());
     // A long poll that waits under shutdown_token() answers at once.
     auto polled = poller.read_response();
     ASSERT_TRUE(polled);

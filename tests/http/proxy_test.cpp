@@ -92,3 +92,69 @@ TEST(believe, forwarded_rfc7239) {
     auto both = headers({{"X-Forwarded-For", "1.1.1.1"}, {"Forwarded", "for=192.0.2.1"}});
     EXPECT_EQ(believe(s, "127.0.0.1", "http", both).ip, "192.0.2.1");
 }
+
+// RFC 7239's grammar: quoted-strings (with escapes, and commas or
+// semicolons inside them), IPv6 in brackets and quotes, ports, obfuscated
+// identifiers and "unknown" ending the walk, and a malformed field
+// believed in none of its parts.
+TEST(believe, forwarded_quoting_and_node_forms) {
+    auto s = trusting({"127.0.0.1", "10.0.0.0/8", "fd00::/8"});
+    auto ip = [&](const char* value) { return believe(s, "127.0.0.1", "http", headers({{"Forwarded", value}})).ip; };
+    EXPECT_EQ(ip("for=\"[2001:db8::1]\""), "2001:db8::1");
+    EXPECT_EQ(ip("for=\"[2001:db8::1]:443\""), "2001:db8::1");
+    EXPECT_EQ(ip("for=\"[2001:db8::1]:_port\""), "2001:db8::1");
+    EXPECT_EQ(ip("for=\"192.0.2.43:47011\""), "192.0.2.43");
+    EXPECT_EQ(ip("FOR=192.0.2.43"), "192.0.2.43");
+    EXPECT_EQ(ip("for=\"192.0.2.43\""), "192.0.2.43");
+    // Escapes inside a quoted-string are undone.
+    EXPECT_EQ(ip("for=\"\\192.0.2.4\\3\""), "192.0.2.43");
+    // A comma or semicolon inside quotes does not split the field: the
+    // host below is one value, the element's for= comes after it.
+    EXPECT_EQ(ip("host=\"a,b;c\";for=192.0.2.5"), "192.0.2.5");
+    EXPECT_EQ(ip("for=192.0.2.7;by=\"[2001:db8::2]:80\", for=10.0.0.1"), "192.0.2.7");
+    // A trusted IPv6 hop in brackets is walked past.
+    EXPECT_EQ(ip("for=192.0.2.8, for=\"[fd00::1]\""), "192.0.2.8");
+    // Empty list members and whitespace around elements are allowed.
+    EXPECT_EQ(ip(" , for=192.0.2.9 ,, "), "192.0.2.9");
+    // "unknown" and obfuscated nodes end the walk: the last address known
+    // stays (a trusted hop or the peer), never one to their left.
+    EXPECT_EQ(ip("for=192.0.2.10, for=unknown"), "127.0.0.1");
+    EXPECT_EQ(ip("for=192.0.2.10, for=_hidden.node-1"), "127.0.0.1");
+    EXPECT_EQ(ip("for=192.0.2.10, for=_hidden, for=10.0.0.3"), "10.0.0.3");
+    EXPECT_EQ(ip("for=\"unknown:_p\""), "127.0.0.1");
+    EXPECT_EQ(ip("for=192.0.2.10, proto=https"), "127.0.0.1");  // an element without for=
+    // Malformed: the peer stays the client, whatever the rest says.
+    for (const char* bad : {
+             "for=[2001:db8::1]",           // IPv6 must be quoted
+             "for=2001:db8::1",             // ... and bracketed
+             "for=\"2001:db8::1\"",         // (unbracketed inside quotes: not a node)
+             "for=192.0.2.1:80",            // a port must be quoted (':' is not a tchar)
+             "for=\"192.0.2.1",             // no closing quote
+             "for=\"192.0.2.1\\",           // an escape at the end
+             "for=192.0.2.1;for=192.0.2.2",  // a parameter twice in one element
+             "for=",                        // no value
+             "=192.0.2.1",                  // no name
+             "for 192.0.2.1",               // no '='
+             "for=192.0.2.1 192.0.2.2",     // two values
+             "for=\"192.0.2.1\"x",          // bytes after a quoted value
+             "for=\"\x01\"",                // a control byte
+             "for=\"192.0.2.1:99999\"",     // a port out of range
+             "for=\"[2001:db8::1\"",        // an unclosed bracket
+             "for=\"[2001:db8::1]x\"",      // bytes after the bracket
+             "for=example.com",             // a host name is not a node
+             "for=_",                       // an obfuscated name needs a character
+             "for=300.0.0.1",
+         }) {
+        EXPECT_EQ(ip(bad), "127.0.0.1") << bad;
+    }
+    // A client that breaks the quoting to hide the proxy's element (its
+    // unclosed quote would swallow what the proxy appended) gains nothing.
+    auto smuggled = headers({{"Forwarded", "for=\"6.6.6.6, for=192.0.2.77"}});
+    EXPECT_EQ(believe(s, "127.0.0.1", "http", smuggled).ip, "127.0.0.1");
+    // One malformed Forwarded line spoils the set: none of it is believed.
+    auto lines = headers({{"Forwarded", "for=192.0.2.1"}, {"Forwarded", "for=\"oops"}});
+    EXPECT_EQ(believe(s, "127.0.0.1", "http", lines).ip, "127.0.0.1");
+    // proto as a quoted-string.
+    auto proto = headers({{"Forwarded", "for=192.0.2.1;proto=\"https\""}});
+    EXPECT_EQ(believe(s, "127.0.0.1", "http", proto).scheme, "https");
+}

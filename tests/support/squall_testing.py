@@ -52,6 +52,26 @@ def wait_for(pred, timeout=GUARD, step=0.02):
     return False
 
 
+def rss(pid):
+    """The resident set size of process `pid`, in bytes (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def established(port):
+    """How many TCP connections whose local port is `port` are established
+    (a server's side of its connections, by ss)."""
+    out = subprocess.run(["ss", "-Htn", "state", "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True).stdout
+    return len([l for l in out.splitlines() if l.strip()])
+
+
 def children_of(pid):
     """The process ids whose parent is `pid`, in order."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout

@@ -9,7 +9,9 @@
 
 #include <squall/engine/listener.hpp>
 #include <squall/engine/loop.hpp>
+#include <squall/engine/resolver.hpp>
 #include <squall/engine/tls.hpp>
+#include "tests/engine/dns_peer.hpp"
 #include "tests/http/loopback_server.hpp"
 #include <squall/ws/client.hpp>
 #include <squall/ws/handler.hpp>
@@ -152,6 +154,31 @@ TEST(client, a_server_that_never_answers_hits_the_deadline) {
     o.connect_timeout = 50ms;
     auto r = l.run_sync(talk("ws://127.0.0.1:" + port + "/", o, {}));
     EXPECT_EQ(r.error, squall::errc::timed_out);
+}
+
+// A host name goes through the loop's resolver (c-ares, here against a
+// scripted DNS server that getaddrinfo would never ask), then Happy
+// Eyeballs: the name's IPv6 address has no listener, its IPv4 one does.
+TEST(client, a_host_name_is_resolved_by_the_loops_resolver) {
+    squall::testing::scripted_dns dns(
+        R"({"echo.test": {"A": ["127.0.0.1"], "AAAA": ["::1"]}, "gone.test": "nxdomain"})");
+    loopback_server srv(make_app());
+    loop l;
+    configure_resolver({.servers = dns.servers()});
+    auto port = std::to_string(srv.port());
+    auto r = l.run_sync(talk("ws://echo.test:" + port + "/echo", {}, {"by name"}));
+    ASSERT_FALSE(r.error) << r.error.message();
+    EXPECT_EQ(r.replies, std::vector<std::string>{"by name"});
+    EXPECT_GE(dns.queries("echo.test", "A"), 1);
+    EXPECT_GE(dns.queries("echo.test", "AAAA"), 1);
+    const auto asked = resolver_statistics().queries;
+    EXPECT_GE(asked, 1u);
+    // Again: from the resolver's cache, no new query.
+    r = l.run_sync(talk("ws://echo.test:" + port + "/echo", {}, {"cached"}));
+    ASSERT_FALSE(r.error) << r.error.message();
+    EXPECT_EQ(resolver_statistics().queries, asked);
+    EXPECT_GE(resolver_statistics().cache_hits, 1u);
+    EXPECT_EQ(l.run_sync(talk("ws://gone.test:" + port + "/echo", {}, {})).error, dns_errc::not_found);
 }
 
 TEST(client, url_parsing) {
