@@ -8,11 +8,12 @@
 #include <iterator>
 #include <system_error>
 
+#include <squall/engine/detail/uring_compat.hpp>
 #include <squall/engine/loop.hpp>
 
 namespace squall {
 
-buffer_ring::buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group)
+buffer_ring::buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group, bool incremental)
     : loop_(l), count_(std::bit_ceil(std::max(count, 1u))), size_(size), mask_(0), group_(group) {
     if (count_ > 32768) throw std::invalid_argument("squall: buffer ring holds at most 32768 buffers");
     mask_ = static_cast<unsigned>(io_uring_buf_ring_mask(count_));
@@ -33,7 +34,15 @@ buffer_ring::buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t g
     reg.ring_addr = reinterpret_cast<std::uint64_t>(ring_);
     reg.ring_entries = count_;
     reg.bgid = group_;
-    if (int rc = io_uring_register_buf_ring(l.raw_ring(), &reg, 0); rc < 0) {
+    int rc = -EINVAL;
+    if (incremental) {
+        reg.pad = uring::pbuf_ring_inc;  // io_uring_buf_reg.flags (6.12)
+        rc = io_uring_register_buf_ring(l.raw_ring(), &reg, 0);
+        incremental_ = rc == 0;
+        reg.pad = 0;
+    }
+    if (!incremental_) rc = io_uring_register_buf_ring(l.raw_ring(), &reg, 0);
+    if (rc < 0) {
         ::munmap(memory_, memory_bytes_);
         ::munmap(ring_, ring_bytes_);
         throw std::system_error(-rc, std::system_category(), "squall: io_uring_register_buf_ring");
@@ -42,6 +51,7 @@ buffer_ring::buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t g
         io_uring_buf_ring_add(ring_, memory_ + std::size_t{i} * size_, size_, static_cast<std::uint16_t>(i),
                               static_cast<int>(mask_), static_cast<int>(i));
     io_uring_buf_ring_advance(ring_, static_cast<int>(count_));
+    if (incremental_) slices_.resize(count_);
 }
 
 buffer_ring::~buffer_ring() {
@@ -50,12 +60,37 @@ buffer_ring::~buffer_ring() {
     ::munmap(ring_, ring_bytes_);
 }
 
-std::span<std::byte> buffer_ring::take(std::uint16_t bid) noexcept {
-    ++in_use_;
-    return {memory_ + std::size_t{bid} * size_, size_};
+std::span<std::byte> buffer_ring::take(std::uint16_t bid, std::size_t len, unsigned flags) noexcept {
+    std::byte* base = memory_ + std::size_t{bid} * size_;
+    if (!incremental_) {
+        ++in_use_;
+        return {base, std::min<std::size_t>(len, size_)};
+    }
+    slice_state& st = slices_[bid];
+    std::size_t off = st.offset;
+    len = std::min<std::size_t>(len, size_ - off);
+    st.offset = static_cast<std::uint32_t>(off + len);
+    ++st.takes;
+    // Without IORING_CQE_F_BUF_MORE the kernel has moved past the buffer:
+    // it is out of the ring until its last chunk comes back.
+    if (!(flags & IORING_CQE_F_BUF_MORE) && !st.kernel_done) {
+        st.kernel_done = true;
+        ++in_use_;
+    }
+    return {base + off, len};
 }
 
 void buffer_ring::give_back(std::uint16_t bid) noexcept {
+    if (incremental_) {
+        slice_state& st = slices_[bid];
+        if (st.takes) --st.takes;
+        if (st.takes || !st.kernel_done) return;  // still the kernel's, or chunks still out
+        st = {};
+    }
+    recycle(bid);
+}
+
+void buffer_ring::recycle(std::uint16_t bid) noexcept {
     io_uring_buf_ring_add(ring_, memory_ + std::size_t{bid} * size_, size_, bid, static_cast<int>(mask_), 0);
     io_uring_buf_ring_advance(ring_, 1);
     --in_use_;

@@ -9,12 +9,22 @@
 // ring. liburing 2.3 has no io_uring_setup_buf_ring, so the ring and the
 // buffers are mapped and registered here.
 //
+// Incremental consumption (IOU_PBUF_RING_INC, Linux 6.12), when asked for
+// and the kernel has it: the kernel fills one large buffer with several
+// receives, each completion naming the same buffer with
+// IORING_CQE_F_BUF_MORE until it is full. Each chunk is then its own lease
+// (a count per buffer), and the buffer goes back to the ring once the
+// kernel is done with it and every chunk's lease has been dropped. A big
+// body so takes few buffers and few completions while a small request
+// still uses only a few bytes of one.
+//
 // When the kernel finds the ring empty it ends a multishot receive with
 // -ENOBUFS; that stream parks on the ring (wait_for_buffers) and is told
 // once enough buffers are back: oldest first, and no more streams at a
 // time than there are free buffers, so they do not all run dry again. Ownership: the ring belongs to one loop
 // and must outlive every lease (streams are destroyed before their loop).
 // Loop thread only. Tests: tests/engine/echo_stress_test.cpp (ENOBUFS storm),
+// tests/engine/uring_features_test.cpp (incremental consumption),
 // tests/engine/stream_test.cpp.
 #pragma once
 
@@ -34,8 +44,10 @@ class loop;
 
 class buffer_ring {
 public:
-    // `count` is rounded up to a power of two (at most 32768).
-    buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group);
+    // `count` is rounded up to a power of two (at most 32768). With
+    // `incremental`, the ring is registered with IOU_PBUF_RING_INC where
+    // the kernel takes it (incremental() says whether it did).
+    buffer_ring(loop& l, unsigned count, unsigned size, std::uint16_t group, bool incremental = false);
     ~buffer_ring();
     buffer_ring(const buffer_ring&) = delete;
     buffer_ring& operator=(const buffer_ring&) = delete;
@@ -46,9 +58,14 @@ public:
     // Buffers handed out by the kernel and not yet returned.
     unsigned in_use() const noexcept { return in_use_; }
 
-    // A completion carried buffer `bid`: it now belongs to the caller.
-    std::span<std::byte> take(std::uint16_t bid) noexcept;
-    // Puts buffer `bid` back in the ring for the kernel.
+    bool incremental() const noexcept { return incremental_; }
+
+    // A completion with `flags` carried `len` bytes in buffer `bid`: the
+    // bytes belong to the caller until give_back(bid).
+    std::span<std::byte> take(std::uint16_t bid, std::size_t len, unsigned flags) noexcept;
+    // Returns one take() of buffer `bid`: the buffer goes back in the ring
+    // (with incremental consumption: once the kernel is done with it and
+    // every take is returned).
     void give_back(std::uint16_t bid) noexcept;
 
     // Calls `fn` (once, from a later loop turn) when at least a quarter of
@@ -58,6 +75,14 @@ public:
 
 private:
     void wake_waiters();
+    void recycle(std::uint16_t bid) noexcept;
+    // Incremental consumption: per buffer, where the kernel's next bytes
+    // go, the takes not yet returned, and whether the kernel is done.
+    struct slice_state {
+        std::uint32_t offset = 0;
+        std::uint32_t takes = 0;
+        bool kernel_done = false;
+    };
 
     loop& loop_;
     io_uring_buf_ring* ring_ = nullptr;
@@ -69,6 +94,8 @@ private:
     unsigned mask_;
     std::uint16_t group_;
     unsigned in_use_ = 0;
+    bool incremental_ = false;
+    std::vector<slice_state> slices_;
     std::vector<std::pair<std::uint64_t, std::function<void()>>> waiters_;
     std::uint64_t next_wait_id_ = 1;
     bool wake_scheduled_ = false;

@@ -306,7 +306,7 @@ void loop::dispatch(std::uint64_t user_data, int res, unsigned flags) noexcept {
     } else if ((flags & IORING_CQE_F_BUFFER) && buffers_) {
         // An orphaned receive still picked a buffer: put it back.
         auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-        (void)buffers_->take(bid);
+        (void)buffers_->take(bid, res > 0 ? static_cast<std::size_t>(res) : 0, flags);
         buffers_->give_back(bid);
     }
 }
@@ -359,6 +359,10 @@ thread_pool& loop::default_pool() {
 }
 
 buffer_ring& loop::buffers() {
+    if (!buffers_ && opts_.recv_incremental) {
+        buffers_ = std::make_unique<buffer_ring>(*this, opts_.recv_inc_buffers, opts_.recv_inc_buffer_size, 0, true);
+        if (!buffers_->incremental()) buffers_.reset();  // a kernel before 6.12: the plain ring below
+    }
     if (!buffers_) buffers_ = std::make_unique<buffer_ring>(*this, opts_.recv_buffers, opts_.recv_buffer_size, 0);
     return *buffers_;
 }

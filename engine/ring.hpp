@@ -39,6 +39,14 @@ struct loop_options {
     // The loop's provided buffer ring for receives (created on first use).
     unsigned recv_buffers = 4096;
     unsigned recv_buffer_size = 4096;
+    // Incremental consumption (IOU_PBUF_RING_INC, Linux 6.12; the plain
+    // ring above where the kernel lacks it): fewer, large buffers that
+    // several receives fill in turn. On by default: 16 connections POSTing
+    // 64 KiB cost ~30% less server CPU per request than with 4 KiB buffers
+    // (make bench-features), GET / no more.
+    bool recv_incremental = true;
+    unsigned recv_inc_buffers = 256;
+    unsigned recv_inc_buffer_size = 64 * 1024;
 };
 
 struct ring_features {

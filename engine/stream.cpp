@@ -158,8 +158,8 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
     if (final) recv_armed_ = false;
     if (flags & IORING_CQE_F_BUFFER) {
         auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-        std::span<std::byte> buf = ring_->take(bid);
-        if (res > 0) pending_.push_back({bid, true, buf.first(static_cast<std::size_t>(res))});
+        std::span<std::byte> buf = ring_->take(bid, res > 0 ? static_cast<std::size_t>(res) : 0, flags);
+        if (res > 0) pending_.push_back({bid, true, buf});
         else ring_->give_back(bid);
     } else if (!ring_ && res > 0) {
         pending_.push_back({0, false, {plain_buf_.get(), static_cast<std::size_t>(res)}});

@@ -1,6 +1,7 @@
 // The hello routes (examples/hello and the make-run server):
 // GET / -> "Hello, world!" as text/plain, POST /echo -> the request body,
-// GET /json -> {"message":"Hello, world!"}.
+// POST /upload -> the body read and dropped, "ok" (as nginx's `return 200`
+// after discarding it), GET /json -> {"message":"Hello, world!"}.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,12 @@ inline task<void> echo_body(http::request_handler& h) {
     co_return;
 }
 
+inline task<void> upload(http::request_handler& h) {
+    h.set_header("Content-Type", "text/plain");
+    h.write(h.body().empty() ? "empty" : "ok");
+    co_return;
+}
+
 inline task<void> hello_json(http::request_handler& h) {
     h.write(nlohmann::json{{"message", "Hello, world!"}});
     co_return;
@@ -29,6 +36,7 @@ inline task<void> hello_json(http::request_handler& h) {
 inline void add_hello_routes(http::application& app) {
     app.get("/", hello);
     app.post("/echo", echo_body);
+    app.post("/upload", upload);
     app.get("/json", hello_json);
 }
 

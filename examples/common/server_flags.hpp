@@ -49,6 +49,10 @@ inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st,
     app.add_flag("--zc-on-loopback", st.zc_on_loopback, "use SEND_ZC for loopback peers too (slower there)");
     app.add_option("--recv-buffers", so.loop.recv_buffers, "buffers in each loop's receive ring");
     app.add_option("--recv-buffer-size", so.loop.recv_buffer_size, "bytes per receive buffer");
+    app.add_flag("--recv-incremental,!--no-recv-incremental", so.loop.recv_incremental,
+                 "large receive buffers consumed in pieces (IOU_PBUF_RING_INC, Linux 6.12)");
+    app.add_option("--recv-inc-buffers", so.loop.recv_inc_buffers, "buffers in an incremental receive ring");
+    app.add_option("--recv-inc-buffer-size", so.loop.recv_inc_buffer_size, "bytes per incremental receive buffer");
     app.add_flag("--no-defer-taskrun", f.no_defer_taskrun, "ring without SINGLE_ISSUER/DEFER_TASKRUN");
     app.add_flag("--no-register-ring-fd", f.no_register_ring_fd, "do not register the ring fd");
     app.add_flag("--sqpoll", f.sqpoll, "a kernel thread polls the submission queue");

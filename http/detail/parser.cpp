@@ -85,7 +85,7 @@ struct request_parser::callbacks {
         } else if (s.body_.empty() && s.body_view_.empty()) {
             s.body_view_ = std::string_view(at, n);  // the usual case: one piece, no copy
         } else {
-            if (s.body_.empty()) s.body_.assign(s.body_view_);
+            if (s.body_.empty()) s.start_owned_body();
             s.body_.append(at, n);
         }
         return 0;
@@ -332,8 +332,15 @@ void request_parser::own_head() {
     if (!host_in_target && !head_.host.empty()) head_.host = head_.headers.get("host").value_or("");
 }
 
+void request_parser::start_owned_body() {
+    // A declared length is reserved at once: the body is gathered into one
+    // allocation, which clear() keeps for the connection's next bodies.
+    if (head_.content_length) body_.reserve(std::min<std::uint64_t>(*head_.content_length, limits_.max_body));
+    body_.assign(body_view_);
+}
+
 void request_parser::own_pending() {
-    if (body_.empty() && !body_view_.empty()) body_.assign(body_view_);
+    if (body_.empty() && !body_view_.empty()) start_owned_body();
     body_view_ = {};
     for (piece* p : {&name_, &value_}) {
         if (p->ptr && !p->owned) {

@@ -128,6 +128,7 @@ private:
     int map_llhttp_error(int err, std::string_view data) noexcept;
     step judge_method(std::string_view data);
     void reset_message() noexcept;
+    void start_owned_body();  // body_view_ becomes body_, reserved to Content-Length
 
     parser_limits limits_;
     struct llhttp_state;

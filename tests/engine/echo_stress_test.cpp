@@ -73,11 +73,11 @@ void expect_clean_server(echo_server& srv, std::size_t n, std::uint64_t total) {
     EXPECT_EQ(s.ops_in_flight, 1u);  // only the armed accept
 }
 
-void concurrent_echo(std::size_t n, server_config cfg, stream_options client_opts) {
+void concurrent_echo(std::size_t n, server_config cfg, stream_options client_opts, loop_options client_loop = {}) {
     echo_server srv(cfg);
     auto sizes = log_uniform_sizes(n, 20240601);
     std::uint64_t total = std::accumulate(sizes.begin(), sizes.end(), std::uint64_t{0});
-    loop l;
+    loop l(client_loop);
     auto failures = l.run_sync(with_timeout(120s, run_echo_clients(srv.addr(), sizes, client_opts)));
     EXPECT_EQ(count_failures(*failures), 0u);
     expect_clean_server(srv, n, total);
@@ -407,7 +407,7 @@ std::string storm_child(address addr, std::size_t n, std::size_t bytes) {
 // The clients run in a forked child: 10,000 client descriptors would not
 // fit beside the server's in one process. The child makes its own loop
 // after the fork; the server's loop is made after it too.
-void run_storm(std::size_t clients, unsigned ring_buffers, stream_options server_opts) {
+void run_storm(std::size_t clients, unsigned ring_buffers, stream_options server_opts, loop_options small_ring = {}) {
     constexpr std::size_t bytes = 8 * 1024;
     unique_fd lfd = listen_on(address::ip("127.0.0.1", 0));
     address addr = local_address(lfd.get());
@@ -416,8 +416,8 @@ void run_storm(std::size_t clients, unsigned ring_buffers, stream_options server
         ::close(inherited);
         return storm_child(addr, clients, bytes);
     });
-    loop_options small_ring;
     small_ring.recv_buffers = ring_buffers;
+    small_ring.recv_inc_buffers = ring_buffers / 8;  // 64 KiB each
     small_ring.recv_buffer_size = 4096;
     loop l(small_ring);
     listener lst(std::move(lfd));
@@ -455,3 +455,45 @@ TEST(echo_stress, storm_with_zero_copy_echo_drains_the_buffer_ring) {
     // Leases stay held until each SEND_ZC notification.
     run_storm(2'000, 64, {.zc_threshold = 1024, .zc_on_loopback = true});
 }
+
+// --- the io_uring switches of Linux 6.2+ (each skips without its feature);
+// the tests above run with the default, incremental buffer consumption ---
+
+namespace {
+
+struct loop_switch {
+    const char* name;
+    bool incremental;
+    unsigned min_wait_usec, napi_usec;
+    loop_options opts() const {
+        loop_options o;
+        o.recv_incremental = incremental;
+        o.min_wait_usec = min_wait_usec;
+        o.napi_busy_poll_usec = napi_usec;
+        return o;
+    }
+    bool in_force() const {  // whether the kernel took it
+        loop l(opts());
+        if (min_wait_usec) return l.features().min_wait;
+        if (napi_usec) return l.features().napi;
+        return !incremental || l.buffers().incremental();
+    }
+};
+class echo_stress_switch : public ::testing::TestWithParam<loop_switch> {};
+
+}  // namespace
+
+TEST_P(echo_stress_switch, concurrent_connections_of_random_sizes) {
+    if (!GetParam().in_force()) GTEST_SKIP() << GetParam().name << ": not on this kernel";
+    concurrent_echo(300, {.loop = GetParam().opts(), .stream = {}, .listen = {}}, {}, GetParam().opts());
+}
+
+TEST_P(echo_stress_switch, storm_drains_the_buffer_ring) {
+    if (!GetParam().in_force()) GTEST_SKIP() << GetParam().name << ": not on this kernel";
+    run_storm(2'000, 64, {}, GetParam().opts());
+}
+
+INSTANTIATE_TEST_SUITE_P(switches, echo_stress_switch,
+                         ::testing::Values(loop_switch{"plain_4k_ring", false, 0, 0},
+                                           loop_switch{"min_wait", true, 200, 0}, loop_switch{"napi", true, 0, 20}),
+                         [](const ::testing::TestParamInfo<loop_switch>& info) { return std::string(info.param.name); });

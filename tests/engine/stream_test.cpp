@@ -90,7 +90,11 @@ INSTANTIATE_TEST_SUITE_P(engine, stream_modes, ::testing::Values(0, 1, 2), [](co
 });
 
 TEST(stream, leases_return_buffers_to_the_ring) {
-    loop l;
+    // The plain ring, where each receive takes a whole buffer (incremental
+    // consumption: uring_features_test.cpp).
+    loop_options lo;
+    lo.recv_incremental = false;
+    loop l(lo);
     auto [server, client] = tcp_pair();
     stream s(std::move(server));
     send_all(client.get(), "hello");
@@ -164,6 +168,7 @@ TEST(stream, a_slow_reader_caps_the_buffers_it_holds) {
     loop_options lo;
     lo.recv_buffers = 64;
     lo.recv_buffer_size = 4096;
+    lo.recv_incremental = false;
     loop l(lo);
     auto [server, client] = tcp_pair();
     stream_options o;

@@ -159,3 +159,42 @@ TEST(uring_features, napi_busy_poll_registers_and_the_loop_serves) {
     }(srv.release()));
     EXPECT_EQ(got, "napi!");
 }
+
+TEST(uring_features, incremental_ring_packs_receives_into_one_buffer) {
+    loop_options o;
+    o.recv_incremental = true;
+    loop l(o);
+    if (!l.buffers().incremental()) GTEST_SKIP() << "the kernel refused IOU_PBUF_RING_INC (Linux 6.12)";
+    EXPECT_EQ(l.buffers().buffer_size(), o.recv_inc_buffer_size);
+    auto [srv, cli] = squall::testing::tcp_pair();
+    int cfd = cli.get();
+    std::string big(200 * 1024, 'x');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+    auto verdict = l.run_sync([](int fd, int peer, const std::string* big, buffer_ring* ring) -> task<std::string> {
+        stream s{unique_fd(fd)};
+        squall::testing::send_all(peer, "abc");
+        auto first = co_await s.read_some();
+        if (!first) co_return "first read: " + first.error().message();
+        squall::testing::send_all(peer, "defg");
+        auto second = co_await s.read_some();
+        if (!second) co_return "second read: " + second.error().message();
+        // The second receive went into the same buffer, right behind.
+        if (second->bytes().data() != first->bytes().data() + first->size()) co_return "not packed into one buffer";
+        if (ring->in_use() != 0) co_return "a partly filled buffer counted as out of the ring";
+        *first = buffer_lease();
+        *second = buffer_lease();
+        // A body several buffers long arrives whole and in order.
+        std::thread sender([peer, big] { squall::testing::send_all(peer, *big); });
+        std::string got;
+        while (got.size() < big->size()) {
+            auto c = co_await s.read_some();
+            if (!c) break;
+            got.append(reinterpret_cast<const char*>(c->bytes().data()), c->size());
+        }
+        sender.join();
+        if (got != *big) co_return "the large body arrived damaged (" + std::to_string(got.size()) + " bytes)";
+        co_return "ok";
+    }(srv.release(), cfd, &big, &l.buffers()));
+    EXPECT_EQ(verdict, "ok");
+    EXPECT_EQ(l.buffers().in_use(), 0u);  // every filled buffer went back
+}

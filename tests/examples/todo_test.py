@@ -300,6 +300,8 @@ def squall_server_suite(binary):
             check("hello json", r.json == {"message": "Hello, world!"}, r)
             r = expect("POST /echo", c.request("POST", "/echo", raw="ping", content_type="text/plain"), 200)
             check("echo", r.body == "ping", r)
+            r = expect("POST /upload", c.request("POST", "/upload", raw="x" * 70000, content_type="text/plain"), 200)
+            check("upload", r.body == "ok", r)
             r = expect("API routes", c.request("GET", "/api/v1"), 200)
             check("API routes body", len((r.json or {}).get("routes", [])) == 12, r)
             expect("register", c.request("POST", "/api/v1/accounts",
