@@ -5,14 +5,12 @@
 #include <charconv>
 #include <cstring>
 
+#include <squall/http/detail/grammar.hpp>
+
 namespace squall::http {
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using detail::trim_ows;
 
 // The 16-byte form: IPv6 as is, IPv4 as ::ffff:a.b.c.d.
 std::optional<std::array<unsigned char, 16>> to_bytes(std::string_view ip) noexcept {
@@ -34,20 +32,14 @@ std::vector<std::string_view> list_values(const header_list& headers, std::strin
     for (const auto& f : headers) {
         if (!iequals(f.name, name)) continue;
         std::string_view v = f.value;
-        for (;;) {
-            auto comma = v.find(',');
-            out.push_back(trim(v.substr(0, comma)));
-            if (comma == std::string_view::npos) break;
-            v.remove_prefix(comma + 1);
-        }
+        for (std::string_view e; detail::next_element(v, e);) out.push_back(e);
     }
     return out;
 }
 
-// A Forwarded node ("192.0.2.1", "\"[2001:db8::1]:80\"", "unknown") as
-// the IP it names, or empty.
+// A Forwarded node, unquoted ("192.0.2.1", "[2001:db8::1]:80", "unknown"),
+// as the IP it names, or empty.
 std::string node_ip(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     if (!v.empty() && v.front() == '[') {
         auto close = v.find(']');
         if (close == std::string_view::npos) return {};
@@ -59,28 +51,24 @@ std::string node_ip(std::string_view v) {
 }
 
 struct forwarded_element {
-    std::string_view for_, proto;
+    std::string for_, proto;
 };
 
+// forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] ),
+// values tokens or quoted strings (RFC 7239 4). A value that is neither
+// (an unquoted "1.2.3.4:80", as some proxies write) is taken as it came.
 forwarded_element parse_element(std::string_view e) {
     forwarded_element out;
-    while (!e.empty()) {
-        auto semi = e.find(';');
-        std::string_view pair = trim(e.substr(0, semi));
-        auto eq = pair.find('=');
-        if (eq != std::string_view::npos) {
-            std::string_view key = trim(pair.substr(0, eq)), value = trim(pair.substr(eq + 1));
-            if (iequals(key, "for")) out.for_ = value;
-            if (iequals(key, "proto")) out.proto = value;
-        }
-        if (semi == std::string_view::npos) break;
-        e.remove_prefix(semi + 1);
+    for (detail::parameter p; detail::next_parameter(e, p);) {
+        if (!p.has_value) continue;
+        const bool is_for = iequals(p.name, "for"), is_proto = iequals(p.name, "proto");
+        if (!is_for && !is_proto) continue;
+        (is_for ? out.for_ : out.proto) = detail::parameter_value(p.value).value_or(std::string(p.value));
     }
     return out;
 }
 
 std::string_view scheme_of(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     if (iequals(v, "http")) return "http";
     if (iequals(v, "https")) return "https";
     return {};
@@ -107,14 +95,14 @@ void believe_x_headers(const proxy_settings& s, const header_list& headers, beli
         ip = *it;
         if (!s.trusts(ip)) break;
     }
-    if (auto real = headers.get("x-real-ip")) ip = trim(*real);
+    if (auto real = headers.get("x-real-ip")) ip = trim_ows(*real);
     if (!ip.empty() && is_ip(ip)) c.ip = std::string(ip);
     auto proto = headers.get("x-scheme");
     if (!proto) proto = headers.get("x-forwarded-proto");
     if (proto) {
         std::string_view last = *proto;
         if (auto comma = last.rfind(','); comma != std::string_view::npos) last = last.substr(comma + 1);
-        if (auto sc = scheme_of(trim(last)); !sc.empty()) c.scheme = sc;
+        if (auto sc = scheme_of(trim_ows(last)); !sc.empty()) c.scheme = sc;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <squall/http/detail/connection.hpp>
 #include <squall/http/detail/date.hpp>
 #include <squall/http/detail/exchange.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/handler.hpp>
 #include <squall/http/status.hpp>
 
@@ -20,12 +21,6 @@ bool bodiless(int status) noexcept { return status < 200 || status == 204 || sta
 void append_number(std::string& out, std::uint64_t n) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
-}
-
-void append_hex(std::string& out, std::uint64_t n) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n, 16);
     out.append(buf, r.ptr);
 }
 
@@ -265,13 +260,12 @@ void connection::queue_response(exchange& ex) {
         if (ex.chunked) {
             std::string tail;
             if (!ex.body_out.empty()) {
-                append_hex(tail, ex.body_out.size());
-                tail += "\r\n";
+                append_chunk_header(tail, ex.body_out.size());
                 append(tail);
                 append(ex.body_out);
                 append("\r\n");
             }
-            append("0\r\n\r\n");
+            append(last_chunk);
         } else if (ex.length_left) {
             if (ex.body_out.size() != *ex.length_left) {
                 spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too few",
@@ -338,8 +332,7 @@ task<result<void>> connection::flush(exchange& ex) {
     if (!ex.body_out.empty() && !no_body) {
         if (ex.chunked) {
             std::string size;
-            append_hex(size, ex.body_out.size());
-            size += "\r\n";
+            append_chunk_header(size, ex.body_out.size());
             append(size);
             append(ex.body_out);
             append("\r\n");
