@@ -23,6 +23,7 @@
 #include <optional>
 
 #include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/intrusive_list.hpp>
 #include <squall/engine/detail/waiter.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
@@ -31,7 +32,7 @@ namespace squall::detail {
 
 class handoff_list;
 
-class handoff_node {
+class handoff_node : private list_hook<handoff_node> {
 public:
     handoff_node() noexcept = default;
     handoff_node(const handoff_node&) = delete;
@@ -54,10 +55,10 @@ public:
 
 private:
     friend class handoff_list;
+    template <class, class>
+    friend class intrusive_list;
     waiter w_;
-    handoff_list* list_ = nullptr;
-    handoff_node* prev_ = nullptr;
-    handoff_node* next_ = nullptr;
+    handoff_list* list_ = nullptr;  // while on either of its chains
 };
 
 class handoff_list {
@@ -75,13 +76,8 @@ public:
 
 private:
     friend class handoff_node;
-    struct chain {
-        handoff_node* head = nullptr;
-        handoff_node* tail = nullptr;
-        void push_back(handoff_node* n) noexcept;
-        void remove(handoff_node* n) noexcept;
-        void detach_all() noexcept;
-    };
+    using chain = intrusive_list<handoff_node, handoff_node>;
+    static void detach_all(chain& c) noexcept;
     chain waiting_;
     chain granted_;
 };
