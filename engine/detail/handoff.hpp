@@ -27,6 +27,7 @@
 #include <squall/engine/detail/waiter.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall::detail {
 
@@ -80,6 +81,48 @@ private:
     static void detach_all(chain& c) noexcept;
     chain waiting_;
     chain granted_;
+};
+
+// The one awaitable of a primitive that grants a task something it then
+// holds through a guard: mutex (the lock, mutex_guard) and semaphore (a
+// permit, semaphore_guard). It takes what is free at once when it can,
+// else parks and waits for the grant; yields result<Guard>. A frame
+// destroyed after the grant but before it ran gives the grant back rather
+// than lose it. `Prim` (borrowed, must outlive the awaitable) befriends
+// this class and provides:
+//   bool take() noexcept        take what is free now, false if nothing is
+//   void give_back() noexcept   return one grant (hand it on or free it)
+//   handoff_list waiters_       where tasks wait
+// and Guard has a constructor from Prim* that this class may call.
+template <class Prim, class Guard>
+class grant_awaitable : private handoff_node {
+public:
+    grant_awaitable(Prim* p, std::optional<clock::time_point> deadline) noexcept : p_(p), deadline_(deadline) {}
+    grant_awaitable(grant_awaitable&& o) noexcept : grant_awaitable(o.p_, o.deadline_) {}
+    ~grant_awaitable() {
+        if (holds_grant()) {
+            unlink();
+            p_->give_back();
+        }
+    }
+    bool await_ready() noexcept {
+        now_ = p_->take();
+        return now_;
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return park(h, token_of(h), deadline_, p_->waiters_);
+    }
+    result<Guard> await_resume() noexcept {
+        unlink();
+        if (now_ || granted()) return Guard(p_);
+        return status().error();
+    }
+
+private:
+    Prim* p_;
+    std::optional<clock::time_point> deadline_;
+    bool now_ = false;
 };
 
 }  // namespace squall::detail
