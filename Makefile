@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 PORT       ?= 8888
 CMAKE_ARGS ?=
@@ -11,12 +12,12 @@ DEB_PACKAGES := g++ cmake make pkg-config liburing-dev libwolfssl-dev libspdlog-
                 libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev node-llhttp zlib1g-dev \
                 nlohmann-json3-dev libsqlite3-dev libc-ares-dev libdeflate-dev libkainjow-mustache-dev \
                 python3 python3-tornado curl python3-websockets chromium openssl testssl.sh dnsmasq \
-                tinyproxy nginx-light libnginx-mod-stream h2o haproxy
+                tinyproxy nginx-light libnginx-mod-stream h2o haproxy clang-format-14 clang-tidy-14
 
 # npm packages, installed into ./node_modules (node's ws: the WebSocket peer).
 NPM_PACKAGES := ws@8
 
-.PHONY: all deps build test asan run bench clean install deb abi-check
+.PHONY: all deps build test asan tsan tidy format run bench clean install deb abi-check
 
 all: build
 
@@ -45,6 +46,29 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer on the test programs that run code on several threads
+# (tests/CMakeLists.txt: SQUALL_THREAD_TESTS, ctest label `threads`): only
+# those are built. -O1 for the reason given above. tests/tsan.supp says
+# why each suppression is there.
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DSQUALL_WERROR=ON \
+	  -DSQUALL_SANITIZE=thread -DSQUALL_BUILD_BENCH=OFF -DSQUALL_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
+
+tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target squall_thread_tests
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest -L threads --output-on-failure -j $(JOBS)
+
+# clang-tidy (the root .clang-tidy) on every C++ file of the build's
+# compile commands; ctest's lint.tidy checks a fixed set (scripts/tidy).
+tidy: deps $(BUILD)/CMakeCache.txt
+	JOBS=$(JOBS) scripts/tidy $(BUILD) --all
+
+# Rewrites the C++ tree in the layout of the root .clang-format
+# (clang-format 14); `scripts/format --check` only reports.
+format:
+	scripts/format
 
 # The main server: the hello routes and the to-do REST API (examples/).
 run: build
@@ -81,7 +105,7 @@ bench-features: build
 	/usr/bin/python3 bench/features_bench.py --build $(BUILD) $(FEATURES_BENCH_ARGS)
 
 clean: clean-fuzz
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(DEB_BUILD)
 
 # squall as a library (cmake/squall_install.cmake): headers under
 # $(PREFIX)/include/squall, shared and static libraries, the CMake package

@@ -2,6 +2,7 @@
 // frames go on the freeing thread's list (a frame freed on another thread
 // simply migrates), and each list is capped so that a burst does not pin
 // memory for ever.
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -26,35 +27,48 @@ constexpr bool recycle = false;
 constexpr bool recycle = true;
 #endif
 
-thread_local bool cache_gone = false;
-
+// The lists are plain thread-local data (no constructor, no destructor),
+// so that each use is a direct access, not a call through the
+// thread_local initialisation guard: a frame is allocated and freed
+// several times per request. A separate guard object, set up with the
+// thread's first cached frame, frees the lists when the thread ends.
 struct frame_cache {
-    free_node* heads[classes] = {};
-    std::size_t counts[classes] = {};
+    free_node* heads[classes];
+    std::uint32_t counts[classes];
+    bool gone;       // the thread is ending: allocate and free directly
+    bool guarded;    // the guard below is set up
+};
 
-    ~frame_cache() {
-        for (auto*& head : heads) {
+constinit thread_local frame_cache cache{};
+
+struct cache_guard {
+    ~cache_guard() {
+        for (auto*& head : cache.heads) {
             while (head) std::free(std::exchange(head, head->next));
         }
-        cache_gone = true;
+        cache.gone = true;
     }
 };
 
-thread_local frame_cache cache;
+void guard_cache() {
+    thread_local cache_guard guard;
+    cache.guarded = true;
+}
 
-std::size_t class_of(std::size_t n) noexcept { return (n + class_size - 1) / class_size - 1; }
+constexpr std::size_t class_of(std::size_t n) noexcept { return (n - 1) / class_size; }
 
 }  // namespace
 
 void* frame_alloc(std::size_t n) {
     std::size_t c = class_of(n);
-    if (recycle && c < classes && !cache_gone) {
-        if (free_node* f = cache.heads[c]) {
+    if (recycle && c < classes && !cache.gone) {
+        if (free_node* f = cache.heads[c]) [[likely]] {
             cache.heads[c] = f->next;
             --cache.counts[c];
             return f;
         }
         n = (c + 1) * class_size;
+        if (!cache.guarded) guard_cache();
     }
     if (void* p = std::malloc(n)) return p;
     throw std::bad_alloc();
@@ -62,7 +76,8 @@ void* frame_alloc(std::size_t n) {
 
 void frame_free(void* p, std::size_t n) noexcept {
     std::size_t c = class_of(n);
-    if (recycle && c < classes && !cache_gone && cache.counts[c] < max_cached) {
+    if (recycle && c < classes && !cache.gone && cache.counts[c] < max_cached) [[likely]] {
+        if (!cache.guarded) [[unlikely]] guard_cache();
         auto* f = static_cast<free_node*>(p);
         f->next = cache.heads[c];
         cache.heads[c] = f;

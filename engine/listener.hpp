@@ -30,6 +30,9 @@ namespace squall {
 
 struct listener_options {
     bool multishot = true;
+    // The listening socket is set up through the ring (listen_on_ring in
+    // engine/socket.hpp) by the servers that take these options.
+    bool ring_setup = true;
     std::size_t max_queued = 1024;
     clock::duration fd_backoff = std::chrono::milliseconds(20);
 };

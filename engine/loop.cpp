@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/detail/uring_compat.hpp>
 #include <squall/engine/thread_pool.hpp>
 
 namespace squall {
@@ -31,7 +32,7 @@ void ignore_sigpipe() {
 
 void detail::log_exception(const char* where, std::exception_ptr e) noexcept {
     try {
-        std::rethrow_exception(e);
+        std::rethrow_exception(std::move(e));
     } catch (const std::exception& ex) {
         spdlog::error("squall: unhandled exception in {}: {}", where, ex.what());
     } catch (...) {
@@ -228,6 +229,13 @@ void loop::wait_for_completions() {
             !(IO_URING_READ_ONCE(*r->sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
             return;
         rc = io_uring_submit_and_get_events(r);
+    } else if (ring_.features().min_wait) {
+        // Batched: up to wait_batch completions, but no later than
+        // min_wait_usec after the first (or the next timer).
+        auto ns = next ? std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count()
+                       : std::int64_t{3600} * 1'000'000'000;
+        __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+        rc = uring::submit_and_wait_min(r, opts_.wait_batch, &ts, opts_.min_wait_usec);
     } else if (next) {
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
         __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};

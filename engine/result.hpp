@@ -38,6 +38,10 @@ inline std::error_code from_errno(int negative_errno) noexcept {
     return {-negative_errno, std::system_category()};
 }
 
+// The error enums that make an error_code (errc, dns_errc, client_errc...).
+template <class E>
+concept error_code_enum = std::is_error_code_enum_v<E>;
+
 template <class T>
 class [[nodiscard]] result {
 public:
@@ -46,8 +50,7 @@ public:
     result(const T& v) : v_(std::in_place_index<0>, v) {}
     result(T&& v) : v_(std::in_place_index<0>, std::move(v)) {}
     result(std::error_code ec) : v_(std::in_place_index<1>, ec) { assert(ec); }
-    template <class E>
-        requires std::is_error_code_enum_v<E>
+    template <error_code_enum E>
     result(E e) : result(std::error_code(make_error_code(e))) {}
 
     bool has_value() const noexcept { return v_.index() == 0; }
@@ -85,8 +88,7 @@ public:
 
     result() noexcept = default;
     result(std::error_code ec) noexcept : ec_(ec) {}
-    template <class E>
-        requires std::is_error_code_enum_v<E>
+    template <error_code_enum E>
     result(E e) noexcept : ec_(make_error_code(e)) {}
 
     bool has_value() const noexcept { return !ec_; }

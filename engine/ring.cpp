@@ -5,6 +5,8 @@
 #include <fstream>
 #include <system_error>
 
+#include <squall/engine/detail/uring_compat.hpp>
+
 namespace squall {
 namespace {
 
@@ -79,6 +81,13 @@ ring::ring(const loop_options& opts) {
     features_.sq_entries = p.sq_entries;
     features_.cq_entries = p.cq_entries;
     if (opts.register_ring_fd) features_.registered_fd = io_uring_register_ring_fd(&ring_) == 1;
+    if (opts.napi_busy_poll_usec) {
+        uring::napi_reg reg;
+        reg.busy_poll_to = opts.napi_busy_poll_usec;
+        reg.prefer_busy_poll = opts.napi_prefer_busy_poll ? 1 : 0;
+        features_.napi = uring::register_raw(&ring_, uring::register_napi, &reg, 1) == 0;
+    }
+    features_.min_wait = opts.min_wait_usec && !opts.sqpoll && (p.features & IORING_FEAT_MIN_TIMEOUT);
 }
 
 ring::~ring() { io_uring_queue_exit(&ring_); }
@@ -93,6 +102,8 @@ std::string ring_features::describe() const {
     flag(IORING_SETUP_COOP_TASKRUN, "coop_taskrun");
     flag(IORING_SETUP_SQPOLL, "sqpoll");
     if (registered_fd) s += " registered_fd";
+    if (napi) s += " napi";
+    if (min_wait) s += " min_wait";
     return s;
 }
 

@@ -25,6 +25,17 @@ struct loop_options {
     bool sqpoll = false;         // a kernel thread polls the submission queue
     unsigned sqpoll_idle_ms = 1000;
     bool register_ring_fd = true;
+    // NAPI busy poll (IORING_REGISTER_NAPI, Linux 6.9): a wait spins on the
+    // device's receive queue for this long first; 0 leaves it off. Over
+    // loopback there is no NAPI context to poll, so no gain shows there.
+    unsigned napi_busy_poll_usec = 0;
+    bool napi_prefer_busy_poll = false;
+    // Batched waits (min_wait_usec, Linux 6.12): a blocking wait asks for
+    // wait_batch completions but returns once min_wait_usec has passed
+    // with at least one; 0 waits for the first, as before. Ignored with
+    // SQPOLL and on kernels without IORING_FEAT_MIN_TIMEOUT.
+    unsigned min_wait_usec = 0;
+    unsigned wait_batch = 16;
     // The loop's provided buffer ring for receives (created on first use).
     unsigned recv_buffers = 4096;
     unsigned recv_buffer_size = 4096;
@@ -36,6 +47,8 @@ struct ring_features {
     unsigned sq_entries = 0;
     unsigned cq_entries = 0;
     bool registered_fd = false;
+    bool napi = false;      // busy poll registered
+    bool min_wait = false;  // blocking waits batch with min_wait_usec
 
     bool has(unsigned setup_flag) const noexcept { return setup_flags & setup_flag; }
     std::string describe() const;

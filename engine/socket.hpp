@@ -74,6 +74,14 @@ struct listen_options {
 
 // socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen.
 unique_fd listen_on(const address& addr, const listen_options& opts = {});
+
+// The same through the loop's ring, so that set-up makes no syscall of its
+// own: IORING_OP_SOCKET (5.19), the options with SOCKET_URING_OP_SETSOCKOPT
+// (6.7), IORING_OP_BIND and IORING_OP_LISTEN (6.11). A kernel without one
+// (io_uring_get_probe, asked once per process) gets its syscall instead.
+// Throws as listen_on does. `ring_steps`, when given, counts the steps
+// that went through the ring (for tests and squall-features). Loop thread.
+task<unique_fd> listen_on_ring(address addr, listen_options opts = {}, int* ring_steps = nullptr);
 // The address a bound socket actually has (port 0 resolved).
 address local_address(int fd);
 

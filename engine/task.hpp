@@ -84,8 +84,7 @@ struct promise_base : list_hook<root_tag> {
 template <class T>
 struct promise final : promise_base {
     task<T> get_return_object() noexcept;
-    template <class U>
-        requires std::convertible_to<U&&, T>
+    template <std::convertible_to<T> U>
     void return_value(U&& v) { value_.emplace(std::forward<U>(v)); }
     T take() {
         if (exception_) std::rethrow_exception(exception_);

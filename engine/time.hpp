@@ -66,6 +66,9 @@ template <class T>
 struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
+// An awaitable that is not a task: with_deadline wraps it in one.
+template <class A>
+concept not_task = !is_task<A>::value;
 
 namespace detail {
 
@@ -109,14 +112,12 @@ task<as_result_t<T>> with_timeout(clock::duration d, task<T> t) {
     return with_deadline(clock::now() + d, std::move(t));
 }
 
-template <class A>
-    requires(!is_task<A>::value)
+template <not_task A>
 auto with_deadline(clock::time_point when, A a) {
     return with_deadline(when, detail::as_task(std::move(a)));
 }
 
-template <class A>
-    requires(!is_task<A>::value)
+template <not_task A>
 auto with_timeout(clock::duration d, A a) {
     return with_deadline(clock::now() + d, detail::as_task(std::move(a)));
 }

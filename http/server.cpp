@@ -19,18 +19,24 @@ namespace {
 
 // One listener per address; a ::1 that cannot be bound (IPv6 off) is
 // skipped when another address was, as Tornado does for "localhost".
-std::vector<std::unique_ptr<listener>> listen_all(const std::vector<address>& addrs, bool reuse_port,
-                                                  const listener_options& lo) {
+task<std::vector<std::unique_ptr<listener>>> listen_all(std::vector<address> addrs, bool reuse_port,
+                                                        listener_options lo) {
     std::vector<std::unique_ptr<listener>> out;
     for (const auto& a : addrs) {
         try {
-            out.push_back(std::make_unique<listener>(listen_on(a, {.reuse_port = reuse_port}), lo));
+            listen_options o{.reuse_port = reuse_port};
+            // Not a conditional expression: GCC 12 destroys a co_await's
+            // result inside one twice (the fd was closed under the listener).
+            unique_fd fd;
+            if (lo.ring_setup) fd = co_await listen_on_ring(a, o);
+            else fd = listen_on(a, o);
+            out.push_back(std::make_unique<listener>(std::move(fd), lo));
         } catch (const std::system_error& e) {
             if (e.code().value() != EADDRNOTAVAIL || addrs.size() == 1) throw;
             spdlog::warn("squall: cannot listen on {}: {}", a.to_string(), e.what());
         }
     }
-    return out;
+    co_return out;
 }
 
 void reload_on_sighup(std::shared_ptr<tls_context> tls) {
@@ -48,7 +54,7 @@ void reload_on_sighup(std::shared_ptr<tls_context> tls) {
 
 task<void> serve_on_loop(std::vector<address> addrs, bool reuse_port, const application* app, stream_options st,
                          listener_options lo, server_options::start_fn on_start, cancel_token shutdown) {
-    auto listeners = listen_all(addrs, reuse_port, lo);
+    auto listeners = co_await listen_all(addrs, reuse_port, lo);
     if (st.tls) reload_on_sighup(st.tls);
     if (on_start) {
         auto started = on_start(shutdown);

@@ -1,4 +1,5 @@
-"""Every `Tests:` pointer in a header comment names files that exist.
+"""Every public header has a `Tests:` pointer, and every pointer in a header
+comment names files that exist.
 
 STYLE.md asks each header to name the test that shows its use; a pointer
 to a file that was renamed or never written misleads the reader. A
@@ -6,7 +7,8 @@ pointer is the text after `Tests:` up to the end of its sentence (it may
 continue on the next comment lines); each path in it (`tests/x/y_test.cpp`,
 a folder `tests/tls/`, a glob `tests/ws/*_test.cpp`) must match something,
 and a bare file name (`timer_test.cpp`) is looked for beside the path
-before it.
+before it. Public headers are those outside `detail/` folders: all of
+them are found by globbing, so a header added later is checked too.
 
     check_test_pointers.py SOURCE_DIR
 """
@@ -53,11 +55,16 @@ def main():
     failed = passed = 0
     for layer in ("engine", "http", "ws"):
         for path in sorted(glob.glob(os.path.join(root, layer, "**", "*.hpp"), recursive=True)):
-            for line, text in pointers(path):
+            found = list(pointers(path))
+            rel = os.path.relpath(path, root)
+            if not found and "detail" not in rel.split(os.sep):
+                failed += 1
+                print("%s: a public header without a Tests: pointer in its comment" % rel)
+            for line, text in found:
                 bad = missing(root, text)
                 if bad:
                     failed += 1
-                    print("%s:%d: Tests: names what does not exist: %s" % (os.path.relpath(path, root), line, ", ".join(bad)))
+                    print("%s:%d: Tests: names what does not exist: %s" % (rel, line, ", ".join(bad)))
                 else:
                     passed += 1
     print("%d passed, %d failed" % (passed, failed))

@@ -29,6 +29,7 @@ struct feature_flags {
     bool no_defer_taskrun = false;
     bool no_register_ring_fd = false;
     bool sqpoll = false;
+    bool no_ring_setup = false;
     // HTTPS / WSS: certificate and key (PEM), optional chain, and extra
     // certificates chosen by SNI as HOST:CERT:KEY.
     std::string cert, key, chain;
@@ -51,6 +52,13 @@ inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st,
     app.add_flag("--no-defer-taskrun", f.no_defer_taskrun, "ring without SINGLE_ISSUER/DEFER_TASKRUN");
     app.add_flag("--no-register-ring-fd", f.no_register_ring_fd, "do not register the ring fd");
     app.add_flag("--sqpoll", f.sqpoll, "a kernel thread polls the submission queue");
+    app.add_flag("--no-ring-setup", f.no_ring_setup,
+                 "set the listener up with syscalls, not IORING_OP_BIND/LISTEN and setsockopt commands");
+    app.add_option("--min-wait-usec", so.loop.min_wait_usec,
+                   "batch waits: return this long after the first completion (Linux 6.12; 0 off)");
+    app.add_option("--wait-batch", so.loop.wait_batch, "completions a batched wait asks for");
+    app.add_option("--napi-busy-poll", so.loop.napi_busy_poll_usec,
+                   "microseconds of NAPI busy poll per wait (IORING_REGISTER_NAPI, Linux 6.9; 0 off)");
     auto* cert = app.add_option("--cert", f.cert, "serve TLS with this certificate (PEM; SIGHUP reloads it)");
     auto* key = app.add_option("--key", f.key, "the certificate's private key (PEM)");
     cert->needs(key);
@@ -67,6 +75,7 @@ inline void apply_server_flags(const feature_flags& f, run_options& so, stream_o
                                listener_options& lo) {
     so.drain_timeout = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.drain_seconds));
     lo.multishot = !f.no_multishot_accept;
+    lo.ring_setup = !f.no_ring_setup;
     st.multishot_recv = !f.no_multishot_recv;
     st.buffer_ring = !f.no_buffer_ring;
     st.send_zc = !f.no_send_zc;

@@ -143,11 +143,28 @@ int request_parser::finish_field() noexcept {
         if (++trailer_fields_ > limits_.max_fields) return fail(431, "too many trailer fields");
     } else {
         if (head_.headers.size() >= limits_.max_fields) return fail(431, "too many header fields");
-        head_.headers.add(name, trim_ows(value_.view()));
+        std::string_view value = trim_ows(value_.view());
+        head_.headers.add(name, value);
+        classify(name, value);
     }
     name_ = {};
     value_ = {};
     return 0;
+}
+
+void request_parser::classify(std::string_view name, std::string_view value) noexcept {
+    switch (name.size()) {  // the length first: most names are none of these
+        case 4:
+            if (iequals(name, "host") && known_.hosts++ == 0) known_.host = value;
+            break;
+        case 6:
+            if (!known_.expect && iequals(name, "expect")) known_.expect = value;
+            break;
+        case 17:
+            if (!known_.transfer_encoding && iequals(name, "transfer-encoding")) known_.transfer_encoding = value;
+            break;
+        default: break;
+    }
 }
 
 void request_parser::resume() noexcept {
@@ -227,6 +244,7 @@ void request_parser::reset_message() noexcept {
     fields.clear();
     head_ = request_head{};
     head_.headers = std::move(fields);
+    known_ = {};
     method_ = url_ = name_ = value_ = {};
     spill_.clear();
     head_bytes_ = 0;

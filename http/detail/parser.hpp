@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -111,6 +112,7 @@ private:
     std::pair<int, std::size_t> execute(std::string_view data) noexcept;
     std::pair<int, std::size_t> execute_head(std::string_view data);
     int finish_field() noexcept;
+    void classify(std::string_view name, std::string_view value) noexcept;
     int check_head() noexcept;
     int check_host() noexcept;
     bool split_target() noexcept;
@@ -124,6 +126,13 @@ private:
     std::unique_ptr<llhttp_state> ll_;
 
     request_head head_;
+    // The fields check_head() judges, classified once as each field ends
+    // (the first of each, as header_list::get finds it).
+    struct known_fields {
+        std::size_t hosts = 0;
+        std::string_view host;
+        std::optional<std::string_view> transfer_encoding, expect;
+    } known_;
     piece method_, url_, name_, value_;
     bool in_value_ = false;
     std::deque<std::string> spill_;

@@ -2,7 +2,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
 #include <cstring>
+#include <string_view>
 
 #include <squall/http/detail/grammar.hpp>
 #include <squall/http/detail/llhttp_glue.hpp>
@@ -15,11 +17,16 @@ bool hex_digit(char c) noexcept { return (c >= '0' && c <= '9') || ((c | 0x20) >
 
 // unreserved / sub-delims (RFC 3986 2.2, 2.3): a reg-name's bytes
 // besides pct-encoded ones.
-bool reg_name_char(unsigned char c) noexcept {
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return c != 0 && std::strchr("-._~!$&'()*+,;=", c) != nullptr;
-}
+// A table: every request's Host is checked byte by byte.
+constexpr auto reg_name_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = t[static_cast<std::size_t>(c - 32)] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+bool reg_name_char(unsigned char c) noexcept { return reg_name_table[c]; }
 
 bool valid_reg_name(std::string_view s) noexcept {
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -135,11 +142,11 @@ std::size_t request_parser::scan_head_bytes(std::string_view bytes) noexcept {
 }
 
 int request_parser::check_host() noexcept {
-    std::size_t hosts = head_.headers.count("host");
+    std::size_t hosts = known_.hosts;
     bool v11 = head_.version_minor == 1;
     if (hosts > 1) return fail(400, "more than one Host field");
     if (hosts == 0) return v11 ? fail(400, "HTTP/1.1 request without Host") : 0;
-    std::string_view host = *head_.headers.get("host");
+    std::string_view host = known_.host;
     if (!valid_authority(host)) return fail(400, "invalid Host");
     if (head_.host.empty()) head_.host = host;  // absolute-form: the target's authority came first
     return 0;
@@ -183,7 +190,7 @@ int request_parser::check_head() noexcept {
     head_.version_minor = p.http_minor;
     if (p.http_major != 1 || p.http_minor > 1) return fail(505, "HTTP version not supported");
     if (int rc = check_host()) return rc;
-    if (auto te = head_.headers.get("transfer-encoding")) {
+    if (auto te = known_.transfer_encoding) {
         if (int rc = check_transfer_encoding(*te)) return rc;
     }
     const body_framing framing = framing_of(p);
@@ -195,7 +202,7 @@ int request_parser::check_head() noexcept {
     // fields say, so a request that has them is malformed.
     if (head_.method == "CONNECT" && (head_.chunked || head_.content_length.value_or(0) > 0))
         return fail(400, "CONNECT with content");
-    if (auto expect = head_.headers.get("expect"); expect && head_.version_minor == 1) {
+    if (auto expect = known_.expect; expect && head_.version_minor == 1) {
         if (!iequals(*expect, "100-continue")) return fail(417, "unsupported expectation");
         head_.expect_continue = true;
     }

@@ -1,6 +1,8 @@
 // The response side of a connection: running the handler, serialising its
 // response, error pages and chunked flushes.
 #include <charconv>
+#include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <spdlog/spdlog.h>
 
@@ -17,19 +19,6 @@ namespace squall::http::detail {
 namespace {
 
 bool bodiless(int status) noexcept { return status < 200 || status == 204 || status == 304; }
-
-void append_number(std::string& out, std::uint64_t n) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-}
 
 // The fields a response has at most once. The framing ones and
 // Connection are the server's own (it frames the body and manages the
@@ -65,6 +54,24 @@ bool lists_close(std::string_view value) noexcept {
 // 1xx and 204 never carry Content-Length; a 304 may repeat the one a
 // 200 would have (RFC 9110 8.6).
 bool may_declare_length(int status) noexcept { return status >= 200 && status != 204; }
+
+// "Server: <name>\r\nDate: <IMF-fixdate>\r\n" (no Server line for an
+// empty name), formatted once per second per thread and per server name.
+std::string_view server_date_fields(std::string_view server_name) {
+    thread_local std::string text;
+    thread_local std::string name;
+    thread_local std::time_t second = -1;
+    timespec now;
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (now.tv_sec != second || name != server_name) {
+        second = now.tv_sec;
+        name.assign(server_name);
+        text.clear();
+        if (!server_name.empty()) text.append("Server: ").append(server_name).append("\r\n");
+        text.append("Date: ").append(http_date()).append("\r\n");
+    }
+    return text;
+}
 
 }  // namespace
 
@@ -209,44 +216,76 @@ void connection::check_declared_length(exchange& ex) {
 }
 
 void connection::write_head(exchange& ex, framing f, std::uint64_t content_length) {
-    std::string& out = (append({}), parts_.back());
-    out += "HTTP/1.1 ";
-    append_number(out, static_cast<std::uint64_t>(ex.status));
-    out += ' ';
-    out += ex.reason.empty() ? reason_phrase(ex.status) : std::string_view(ex.reason);
-    out += "\r\n";
+    // One pass classifies the handler's fields and bounds the head's size;
+    // the head is then copied into place with no reallocation and no
+    // per-piece length checks (it is written for every response).
+    const auto& s = app_.settings();
+    std::string_view phrase = ex.reason.empty() ? reason_phrase(ex.status) : std::string_view(ex.reason);
+    std::size_t bound = sizeof "HTTP/1.1 " + 20 + phrase.size() + 2;
     unsigned seen = 0;
     for (const auto& [name, value] : ex.headers) {
-        field_kind k = kind_of(name);
+        bound += name.size() + value.size() + 4;
+        seen |= kind_of(name);
+    }
+    const bool default_type = !(seen & content_type) && !bodiless(ex.status) && !detached_;
+    std::string_view server_date = server_date_fields(s.server_name);
+    bound += server_date.size() + sizeof "Content-Type: text/html; charset=UTF-8\r\n" +
+             sizeof "Content-Length: \r\n" + 20 + sizeof "Transfer-Encoding: chunked\r\n" +
+             sizeof "Connection: keep-alive\r\n" + 2;
+    std::string& out = (append({}), parts_.back());
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    char* w = out.data() + start;
+    auto put = [&w](std::string_view v) {
+        std::memcpy(w, v.data(), v.size());
+        w += v.size();
+    };
+    auto put_number = [&w](std::uint64_t n) { w = std::to_chars(w, w + 20, n).ptr; };
+    put("HTTP/1.1 ");
+    put_number(static_cast<std::uint64_t>(ex.status));
+    *w++ = ' ';
+    put(phrase);
+    put("\r\n");
+    unsigned written = 0;
+    for (const auto& [name, value] : ex.headers) {
+        field_kind k = seen ? kind_of(name) : other;
         if (k == framing_field) continue;
         if (k == connection_field && !detached_) {
             if (lists_close(value)) close_ = true;  // honoured, and written below
             continue;
         }
-        if (seen & k) continue;
-        seen |= k;
-        append_field(out, name, value);
+        if (written & k) continue;
+        written |= k;
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
     }
-    const auto& s = app_.settings();
-    if (!(seen & server) && !s.server_name.empty()) append_field(out, "Server", s.server_name);
-    if (!(seen & date)) append_field(out, "Date", http_date());
-    if (!(seen & content_type) && !bodiless(ex.status) && !detached_)
-        out += "Content-Type: text/html; charset=UTF-8\r\n";
+    // Server and Date come from the per-second block unless the handler
+    // named its own.
+    if (!(seen & (server | date))) {
+        put(server_date);
+    } else {
+        if (!(seen & server) && !s.server_name.empty()) put(server_date.substr(0, s.server_name.size() + 10));
+        if (!(seen & date)) put(server_date.substr(s.server_name.empty() ? 0 : s.server_name.size() + 10));
+    }
+    if (default_type) put("Content-Type: text/html; charset=UTF-8\r\n");
     if (f == framing::length) {
-        out += "Content-Length: ";
-        append_number(out, content_length);
-        out += "\r\n";
+        put("Content-Length: ");
+        put_number(content_length);
+        put("\r\n");
     } else if (f == framing::chunked) {
-        out += "Transfer-Encoding: chunked\r\n";
+        put("Transfer-Encoding: chunked\r\n");
     }
     if (detached_) {
         // The handler names the protocol (Connection: Upgrade).
     } else if (!p_.head().keep_alive || close_) {
-        out += "Connection: close\r\n";
+        put("Connection: close\r\n");
     } else if (p_.head().version_minor == 0) {
-        out += "Connection: keep-alive\r\n";
+        put("Connection: keep-alive\r\n");
     }
-    out += "\r\n";
+    put("\r\n");
+    out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
 void connection::queue_response(exchange& ex) {

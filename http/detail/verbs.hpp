@@ -45,6 +45,9 @@ inline constexpr bool always_false = false;
 // take a path argument (std::string, const std::string&, std::string_view).
 // A verb of another shape (an int or std::string& parameter, a result
 // other than task<void>) is a compile error naming it, never a silent 405.
+// Not formatted: clang-format 14 reads `H& h` in a requires-expression
+// as a binary `&` and would print `H & h`.
+// clang-format off
 #define SQUALL_VERB_CALL(name)                                                                          \
     template <class H>                                                                                  \
     verb_call call_##name() {                                                                           \
@@ -78,6 +81,7 @@ inline constexpr bool always_false = false;
             return {};                                                                                  \
         }                                                                                               \
     }
+// clang-format on
 SQUALL_VERB_CALL(get)
 SQUALL_VERB_CALL(head)
 SQUALL_VERB_CALL(post)

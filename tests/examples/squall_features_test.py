@@ -26,6 +26,15 @@ EXPECTED = {
     "msg_ring": "MSG_RING",
     "async_cancel_flags": "ASYNC_CANCEL any/fd",
     "socket_op": "socket op",
+    "bind_listen": "BIND/LISTEN ops",
+    "setsockopt_cmd": "setsockopt cmd",
+    "min_timeout": "min_wait_usec",
+    "napi": "NAPI busy poll",
+    "pbuf_ring_inc": "incremental buffers",
+    "recv_bundle": "recv bundle",
+    "send_fixed_buf": "SEND fixed buffer",
+    "send_zc_fixed_buf": "SEND_ZC fixed buffer",
+    "accept_direct": "accept direct fd",
 }
 
 

@@ -173,6 +173,43 @@ TEST(framing, every_singleton_field_at_most_once_on_every_path) {
     EXPECT_FALSE(r->field("content-length"));
 }
 
+// The server's own Server and Date (and the default Content-Type) fill
+// in exactly the fields the handler left out, in any combination.
+TEST(framing, server_date_and_type_fill_in_what_the_handler_left_out) {
+    for (std::string server_name : {"squall", ""}) {
+        SCOPED_TRACE(server_name);
+        app_settings s;
+        s.access_log = false;
+        s.server_name = server_name;
+        auto app = std::make_unique<application>(std::move(s));
+        app->get("/server", [](request_handler& h) -> task<void> {
+            h.set_header("Server", "mine");
+            h.write("x");
+            co_return;
+        });
+        app->get("/date", [](request_handler& h) -> task<void> {
+            h.set_header("Date", "Thu, 01 Jan 1970 00:00:00 GMT");
+            h.set_header("Content-Type", "text/plain");
+            h.write("x");
+            co_return;
+        });
+        app->get("/hello", hello);
+        loopback_server srv(std::move(app));
+        response own_server = exchange_then_hello(srv, "GET", "/server");
+        EXPECT_EQ(own_server.field("server").value_or(""), "mine");
+        EXPECT_TRUE(own_server.field("date").value_or("").ends_with(" GMT"));
+        EXPECT_EQ(own_server.field("content-type").value_or(""), "text/html; charset=UTF-8");
+        response own_date = exchange_then_hello(srv, "GET", "/date");
+        EXPECT_EQ(own_date.field("server").value_or("<none>"), server_name.empty() ? "<none>" : server_name);
+        EXPECT_EQ(own_date.field("date").value_or(""), "Thu, 01 Jan 1970 00:00:00 GMT");
+        EXPECT_EQ(own_date.field("content-type").value_or(""), "text/plain");
+        response plain = exchange_then_hello(srv, "GET", "/hello");
+        EXPECT_EQ(plain.field("server").value_or("<none>"), server_name.empty() ? "<none>" : server_name);
+        EXPECT_EQ(plain.field("date").value_or("").size(), 29u);
+        EXPECT_EQ(plain.field("content-length").value_or(""), "5");
+    }
+}
+
 TEST(framing, handler_content_length_frames_a_flushed_response) {
     auto srv = start();
     raw_client c(srv->port());
