@@ -250,7 +250,8 @@ TEST(grammar, two_digit_years_are_never_far_ahead) {
     // RFC 9110 5.6.7: a two-digit year more than 50 years ahead is the
     // last past year with those digits.
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const int this_year = std::stoi(format_http_date(std::chrono::duration_cast<std::chrono::seconds>(now).count()).substr(12, 4));
+    const int this_year =
+        std::stoi(format_http_date(std::chrono::duration_cast<std::chrono::seconds>(now).count()).substr(12, 4));
     auto year_of = [](const std::string& d) {
         auto t = parse_http_date(d);
         return t ? std::stoi(format_http_date(*t).substr(12, 4)) : -1;
@@ -266,7 +267,8 @@ TEST(grammar, the_date_field_is_an_imf_fixdate_of_now) {
     ASSERT_EQ(d.size(), imf_fixdate_size);
     auto t = parse_http_date(d);
     ASSERT_TRUE(t);
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     EXPECT_LE(*t, now);
     EXPECT_GE(*t, now - 5);  // the coarse clock and the cache lag by at most a second or so
 }
