@@ -107,7 +107,8 @@ install(EXPORT squallTargets NAMESPACE squall:: DESTINATION ${SQUALL_CMAKE_DIR} 
 install(DIRECTORY engine http ws
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall COMPONENT development
   FILES_MATCHING PATTERN "*.hpp"
-  PATTERN "llhttp_state.hpp" EXCLUDE)
+  PATTERN "llhttp_state.hpp" EXCLUDE
+  PATTERN "llhttp_glue.hpp" EXCLUDE)
 install(FILES ${SQUALL_GENERATED_INCLUDE_DIR}/squall/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/squall COMPONENT development)
 

@@ -6,21 +6,8 @@ bool cancel_callback::attach(cancel_state* state) noexcept {
     detach();
     if (!state) return true;
     if (state->requested_) return false;
-    state_ = state;
-    prev_ = nullptr;
-    next_ = state->head_;
-    if (next_) next_->prev_ = this;
-    state->head_ = this;
+    state->callbacks_.push_front(this);
     return true;
-}
-
-void cancel_callback::detach() noexcept {
-    if (!state_) return;
-    if (prev_) prev_->next_ = next_;
-    else state_->head_ = next_;
-    if (next_) next_->prev_ = prev_;
-    state_ = nullptr;
-    prev_ = next_ = nullptr;
 }
 
 cancel_state::cancel_state(cancel_state* parent) noexcept {
@@ -29,8 +16,8 @@ cancel_state::cancel_state(cancel_state* parent) noexcept {
 
 cancel_state::~cancel_state() {
     // Callbacks still registered belong to awaitables that outlive us
-    // (their frames are destroyed later); they must not touch this state.
-    while (head_) head_->detach();
+    // (their frames are destroyed later): callbacks_ unlinks them, so
+    // they never touch this state again.
 }
 
 void cancel_state::request() noexcept {
@@ -39,10 +26,7 @@ void cancel_state::request() noexcept {
     parent_link_.detach();
     // Each callback is unlinked before it runs, so a callback may detach
     // or destroy other nodes without upsetting this walk.
-    while (cancel_callback* cb = head_) {
-        cb->detach();
-        cb->fn_(cb);
-    }
+    while (cancel_callback* cb = callbacks_.pop_front()) cb->fn_(cb);
 }
 
 void cancel_state::on_parent(cancel_callback* cb) noexcept {

@@ -17,32 +17,33 @@
 
 #include <memory>
 
+#include <squall/engine/detail/intrusive_list.hpp>
+
 namespace squall {
 
 class cancel_state;
 
 // An intrusive callback node, embedded in the awaitable that waits.
-class cancel_callback {
+class cancel_callback : private detail::list_hook<cancel_callback> {
 public:
     using fn_type = void (*)(cancel_callback*) noexcept;
 
     explicit cancel_callback(fn_type fn) noexcept : fn_(fn) {}
     cancel_callback(const cancel_callback&) = delete;
     cancel_callback& operator=(const cancel_callback&) = delete;
-    ~cancel_callback() { detach(); }
+    // Destruction detaches (the hook unlinks itself).
 
     // Registers on `state` (may be null). Returns false when cancellation
     // was already requested; the callback is then not registered.
     bool attach(cancel_state* state) noexcept;
-    void detach() noexcept;
-    bool attached() const noexcept { return state_ != nullptr; }
+    void detach() noexcept { unlink(); }
+    bool attached() const noexcept { return linked(); }
 
 private:
     friend class cancel_state;
+    template <class, class>
+    friend class detail::intrusive_list;
     fn_type fn_;
-    cancel_state* state_ = nullptr;
-    cancel_callback* prev_ = nullptr;
-    cancel_callback* next_ = nullptr;
 };
 
 class cancel_state {
@@ -67,7 +68,8 @@ private:
     };
 
     bool requested_ = false;
-    cancel_callback* head_ = nullptr;
+    // Newest first: request() runs the latest registration first.
+    detail::intrusive_list<cancel_callback, cancel_callback> callbacks_;
     parent_link parent_link_{this};
 };
 

@@ -109,18 +109,13 @@ void loop::spawn(task<void> t, cancel_token token) {
     detail::promise_base& p = h.promise();
     p.root_ = this;
     if (token.state()) p.cancel_ = token.state();
-    p.root_next_ = roots_;
-    if (roots_) roots_->root_prev_ = &p;
-    roots_ = &p;
+    roots_.push_front(&p);
     ++roots_count_;
     schedule(h);
 }
 
 void loop::unlink_root(detail::promise_base& p) noexcept {
-    if (p.root_prev_) p.root_prev_->root_next_ = p.root_next_;
-    else roots_ = p.root_next_;
-    if (p.root_next_) p.root_next_->root_prev_ = p.root_prev_;
-    p.root_prev_ = p.root_next_ = nullptr;
+    p.unlink();
     --roots_count_;
 }
 
@@ -133,8 +128,7 @@ void loop::on_root_done(detail::promise_base& p, std::coroutine_handle<> h) noex
 void loop::destroy_roots() noexcept {
     // Destroying a frame destroys the tasks it owns, whose awaitables
     // detach from timers, primitives and cancel states as they go.
-    while (roots_) {
-        detail::promise_base* p = roots_;
+    while (detail::promise_base* p = roots_.front()) {
         unlink_root(*p);
         p->root_ = nullptr;
         std::coroutine_handle<detail::promise_base>::from_promise(*p).destroy();

@@ -182,7 +182,7 @@ private:
     std::uint32_t free_head_ = 0;  // 1-based index of the first free slot
     std::size_t ops_live_ = 0;
 
-    detail::promise_base* roots_ = nullptr;
+    detail::intrusive_list<detail::promise_base, detail::root_tag> roots_;
     std::size_t roots_count_ = 0;
 
     // post(): other threads append under the mutex and write the eventfd

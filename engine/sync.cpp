@@ -49,21 +49,6 @@ result<void> mutex::unlock() noexcept {
     return {};
 }
 
-mutex::lock_awaitable::~lock_awaitable() {
-    // The frame is destroyed after unlock() chose this task but before it
-    // ran: nobody will ever use that lock, so pass it on.
-    if (holds_grant()) {
-        unlink();
-        (void)m_->unlock();
-    }
-}
-
-result<mutex_guard> mutex::lock_awaitable::await_resume() noexcept {
-    unlink();
-    if (now_ || granted()) return mutex_guard(m_);
-    return status().error();
-}
-
 // --- semaphore -------------------------------------------------------------
 
 semaphore_guard& semaphore_guard::operator=(semaphore_guard&& o) noexcept {
@@ -97,21 +82,6 @@ bool semaphore::try_acquire() noexcept {
 void semaphore::release() noexcept {
     if (detail::handoff_node* n = waiters_.front()) waiters_.grant(n);
     else ++value_;
-}
-
-semaphore::acquire_awaitable::~acquire_awaitable() {
-    // As for the mutex: a permit granted to a frame that never ran is
-    // returned rather than lost.
-    if (holds_grant()) {
-        unlink();
-        s_->release();
-    }
-}
-
-result<semaphore_guard> semaphore::acquire_awaitable::await_resume() noexcept {
-    unlink();
-    if (now_ || granted()) return semaphore_guard(s_);
-    return status().error();
 }
 
 result<void> bounded_semaphore::release() noexcept {

@@ -92,13 +92,16 @@ public:
 
 private:
     friend class mutex;
+    template <class, class>
+    friend class detail::grant_awaitable;
     explicit mutex_guard(mutex* m) noexcept : m_(m) {}
     mutex* m_ = nullptr;
 };
 
 class mutex {
 public:
-    class lock_awaitable;
+    // Yields result<mutex_guard>.
+    using lock_awaitable = detail::grant_awaitable<mutex, mutex_guard>;
     mutex() noexcept = default;
     mutex(const mutex&) = delete;
     mutex& operator=(const mutex&) = delete;
@@ -113,30 +116,11 @@ public:
     bool locked() const noexcept { return locked_; }
 
 private:
+    friend lock_awaitable;
+    bool take() noexcept { return try_lock(); }
+    void give_back() noexcept { (void)unlock(); }
     bool locked_ = false;
     detail::handoff_list waiters_;
-};
-
-// Yields result<mutex_guard>.
-class mutex::lock_awaitable : private detail::handoff_node {
-public:
-    lock_awaitable(mutex* m, deadline_opt deadline) noexcept : m_(m), deadline_(deadline) {}
-    lock_awaitable(lock_awaitable&& o) noexcept : lock_awaitable(o.m_, o.deadline_) {}
-    ~lock_awaitable();
-    bool await_ready() noexcept {
-        now_ = m_->try_lock();
-        return now_;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-        return park(h, token_of(h), deadline_, m_->waiters_);
-    }
-    result<mutex_guard> await_resume() noexcept;
-
-private:
-    mutex* m_;
-    deadline_opt deadline_;
-    bool now_ = false;
 };
 
 class semaphore;
@@ -154,13 +138,16 @@ public:
 
 private:
     friend class semaphore;
+    template <class, class>
+    friend class detail::grant_awaitable;
     explicit semaphore_guard(semaphore* s) noexcept : s_(s) {}
     semaphore* s_ = nullptr;
 };
 
 class semaphore {
 public:
-    class acquire_awaitable;
+    // Yields result<semaphore_guard>.
+    using acquire_awaitable = detail::grant_awaitable<semaphore, semaphore_guard>;
     explicit semaphore(std::size_t value = 1) noexcept : value_(value) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
@@ -175,30 +162,11 @@ public:
     std::size_t value() const noexcept { return value_; }
 
 private:
+    friend acquire_awaitable;
+    bool take() noexcept { return try_acquire(); }
+    void give_back() noexcept { release(); }
     std::size_t value_;
     detail::handoff_list waiters_;
-};
-
-// Yields result<semaphore_guard>.
-class semaphore::acquire_awaitable : private detail::handoff_node {
-public:
-    acquire_awaitable(semaphore* s, deadline_opt deadline) noexcept : s_(s), deadline_(deadline) {}
-    acquire_awaitable(acquire_awaitable&& o) noexcept : acquire_awaitable(o.s_, o.deadline_) {}
-    ~acquire_awaitable();
-    bool await_ready() noexcept {
-        now_ = s_->try_acquire();
-        return now_;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-        return park(h, token_of(h), deadline_, s_->waiters_);
-    }
-    result<semaphore_guard> await_resume() noexcept;
-
-private:
-    semaphore* s_;
-    deadline_opt deadline_;
-    bool now_ = false;
 };
 
 // A semaphore whose release() refuses to go past the initial value, which

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/intrusive_list.hpp>
 
 namespace squall {
 
@@ -47,7 +48,10 @@ protected:
 void* frame_alloc(std::size_t n);
 void frame_free(void* p, std::size_t n) noexcept;
 
-struct promise_base {
+// The tag of the loop's list of spawned (root) tasks.
+struct root_tag;
+
+struct promise_base : list_hook<root_tag> {
     struct final_awaiter {
         bool await_ready() const noexcept { return false; }
         template <class P>
@@ -72,10 +76,9 @@ struct promise_base {
     std::coroutine_handle<> continuation_;
     std::exception_ptr exception_;
     cancel_state* cancel_ = nullptr;
-    // Set by spawn: the loop that owns this root task, and its list links.
+    // Set by spawn: the loop that owns this root task (which lists it
+    // through the list_hook base).
     root_owner* root_ = nullptr;
-    promise_base* root_prev_ = nullptr;
-    promise_base* root_next_ = nullptr;
 };
 
 template <class T>

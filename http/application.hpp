@@ -34,11 +34,14 @@
 #include <squall/http/access_log.hpp>
 #include <squall/http/detail/verbs.hpp>
 #include <squall/http/handler.hpp>
+#include <squall/http/limits.hpp>
 #include <squall/http/proxy.hpp>
 
 namespace squall::http {
 
-struct app_settings {
+// The request limits (max_target, max_field, max_head, max_fields,
+// max_body, max_chunk_extensions) come from request_limits (http/limits.hpp).
+struct app_settings : request_limits {
     std::string cookie_secret;           // enables signed cookies
     // Key rotation (Tornado's dict cookie_secret + key_version): when not
     // empty, values are signed with cookie_secrets[*key_version] and
@@ -49,15 +52,10 @@ struct app_settings {
     // Takes the access log entries instead of spdlog (Tornado's log_function).
     std::function<void(const access_entry&)> log_function;
     std::string server_name = "squall";  // the Server field; empty: none
-    std::size_t max_target = 8 * 1024;
-    std::size_t max_field = 8 * 1024;
-    std::size_t max_head = 32 * 1024;
-    std::size_t max_fields = 100;
-    std::uint64_t max_body = 1024 * 1024;
     std::chrono::milliseconds header_timeout{30'000};     // the whole head
     std::chrono::milliseconds body_timeout{30'000};       // between body reads
     std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
-    std::chrono::milliseconds write_timeout{30'000};      // one write
+    std::chrono::milliseconds write_timeout = default_write_timeout;  // one write
     std::uint64_t max_drain = 64 * 1024;  // unread body drained after an early answer
     bool decompress_request = false;      // gzip request bodies, under max_body
     // Tornado's static_path: serves the folder at /static/ (with

@@ -2,21 +2,17 @@
 
 #include <cctype>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 #include <stdexcept>
 
 #include <squall/engine/crypto.hpp>
+#include <squall/http/detail/date.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http {
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using detail::trim_ows;
 
 std::string field(std::string_view s) { return std::to_string(s.size()) + ":" + std::string(s); }
 
@@ -72,16 +68,6 @@ std::optional<std::string> check_v2(const v2_fields& f, std::string_view secret,
     return crypto::base64_decode(f.value);
 }
 
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (unsigned char c : s) {
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos)
-            return false;
-    }
-    return true;
-}
-
 void check_attribute(std::string_view v) {
     for (unsigned char c : v) {
         if (c < 0x20 || c == 0x7f || c == ';') throw std::invalid_argument("squall: invalid cookie attribute");
@@ -94,33 +80,19 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// RFC 9110's IMF-fixdate, in English whatever the locale.
-std::string imf_date(std::chrono::system_clock::time_point t) {
-    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-                  months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string_view, std::string_view>> parse_cookies(std::string_view f) {
     std::vector<std::pair<std::string_view, std::string_view>> out;
     while (!f.empty()) {
         std::size_t semi = f.find(';');
-        std::string_view pair = trim(f.substr(0, semi));
+        std::string_view pair = trim_ows(f.substr(0, semi));
         f = semi == std::string_view::npos ? std::string_view() : f.substr(semi + 1);
         std::size_t eq = pair.find('=');
         if (eq == std::string_view::npos || eq == 0) continue;
-        std::string_view value = trim(pair.substr(eq + 1));
+        std::string_view value = trim_ows(pair.substr(eq + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-        out.emplace_back(trim(pair.substr(0, eq)), value);
+        out.emplace_back(trim_ows(pair.substr(0, eq)), value);
     }
     return out;
 }
@@ -158,7 +130,7 @@ std::optional<std::string> decode_signed_value(const cookie_keys& keys, std::str
 
 std::string set_cookie_field(std::string_view name, std::string_view value, const cookie_options& o,
                              std::chrono::system_clock::time_point now) {
-    if (!is_token(name)) throw std::invalid_argument("squall: invalid cookie name");
+    if (!detail::is_token(name)) throw std::invalid_argument("squall: invalid cookie name");
     for (unsigned char c : value) {
         if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\')
             throw std::invalid_argument("squall: invalid cookie value");
@@ -174,7 +146,7 @@ std::string set_cookie_field(std::string_view name, std::string_view value, cons
     if (!expires && o.expires_days)
         expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                             std::chrono::duration<double>(*o.expires_days * 86400.0));
-    if (expires) out += "; expires=" + imf_date(*expires);
+    if (expires) out += "; expires=" + detail::format_http_date(std::chrono::floor<std::chrono::seconds>(*expires).time_since_epoch().count());
     if (o.httponly) out += "; HttpOnly";
     if (o.max_age) out += "; Max-Age=" + std::to_string(*o.max_age);
     if (!o.path.empty()) out += "; Path=" + o.path;
@@ -187,14 +159,14 @@ cookie_id cookie_key(std::string_view v) {
     cookie_id id;
     std::size_t semi = v.find(';');
     std::string_view pair = v.substr(0, semi);
-    id.name = std::string(trim(pair.substr(0, pair.find('='))));
+    id.name = std::string(trim_ows(pair.substr(0, pair.find('='))));
     while (semi != std::string_view::npos) {
         v.remove_prefix(semi + 1);
         semi = v.find(';');
-        std::string_view attr = trim(v.substr(0, semi));
+        std::string_view attr = trim_ows(v.substr(0, semi));
         std::size_t eq = attr.find('=');
-        std::string_view key = trim(attr.substr(0, eq));
-        std::string_view val = eq == std::string_view::npos ? std::string_view() : trim(attr.substr(eq + 1));
+        std::string_view key = trim_ows(attr.substr(0, eq));
+        std::string_view val = eq == std::string_view::npos ? std::string_view() : trim_ows(attr.substr(eq + 1));
         if (iequals(key, "domain")) id.domain = lower(val);
         if (iequals(key, "path")) id.path = std::string(val);
     }

@@ -2,52 +2,28 @@
 
 #include <algorithm>
 
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http {
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using detail::next_parameter;
+using detail::parameter;
+using detail::quoted_pairs;
+using detail::trim_ows;
+using detail::element_value;
+using detail::unquote;
 
-// Where the parameter starting `s` ends: the first ';' outside a quoted
-// string (Tornado's _parseparam), or npos.
-std::size_t param_end(std::string_view s) noexcept {
-    bool quoted = false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (quoted && s[i] == '\\') ++i;
-        else if (s[i] == '"') quoted = !quoted;
-        else if (s[i] == ';' && !quoted) return i;
-    }
-    return std::string_view::npos;
-}
-
-// A quoted-string's content. Only \\ and \" are escapes, as in Tornado:
-// browsers send a backslash in a name or file name as it is.
-std::string unquote(std::string_view v) {
-    std::string out;
-    for (std::size_t i = 1; i + 1 < v.size(); ++i) {
-        if (v[i] == '\\' && i + 2 < v.size() && (v[i + 1] == '\\' || v[i + 1] == '"')) ++i;
-        out += v[i];
-    }
-    return out;
-}
-
-// The value of parameter `name` in a header value like
-// `form-data; name="a"; filename="b;c"`, unquoted.
-std::optional<std::string> param(std::string_view value, std::string_view name) {
-    while (!value.empty()) {
-        std::size_t end = param_end(value);
-        std::string_view part = trim(value.substr(0, end));
-        value = end == std::string_view::npos ? std::string_view() : value.substr(end + 1);
-        std::size_t eq = part.find('=');
-        if (eq == std::string_view::npos || !iequals(trim(part.substr(0, eq)), name)) continue;
-        std::string_view v = trim(part.substr(eq + 1));
-        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return unquote(v);
-        return std::string(v);
+// The value of parameter `name` in a parameter list like
+// `; name="a"; filename="b;c"`, unquoted. Only \\ and \" are escapes in
+// a quoted value (browsers send a backslash in a file name as it is); an
+// unquoted value is taken as it came, token or not, as Tornado does.
+std::optional<std::string> param(std::string_view params, std::string_view name) {
+    for (parameter p; next_parameter(params, p);) {
+        if (!p.has_value || !iequals(p.name, name)) continue;
+        if (auto v = unquote(p.value, quoted_pairs::quote_and_backslash)) return v;
+        return std::string(p.value);
     }
     return std::nullopt;
 }
@@ -69,11 +45,12 @@ std::optional<part_head> parse_part_head(std::string_view headers) {
         headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos) return std::nullopt;
-        std::string_view key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+        std::string_view key = trim_ows(line.substr(0, colon)), value = trim_ows(line.substr(colon + 1));
         if (iequals(key, "Content-Disposition")) {
-            if (!iequals(trim(value.substr(0, value.find(';'))), "form-data")) return std::nullopt;
-            h.name = param(value, "name");
-            h.filename = param(value, "filename");
+            std::string_view params;
+            if (!iequals(element_value(value, params), "form-data")) return std::nullopt;
+            h.name = param(params, "name");
+            h.filename = param(params, "filename");
         } else if (iequals(key, "Content-Type")) {
             h.type = std::string(value);
         }
@@ -120,10 +97,9 @@ std::string clean_argument(std::string_view value, bool strip) {
 }
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
-    std::size_t semi = content_type.find(';');
-    if (!iequals(trim(content_type.substr(0, semi)), "multipart/form-data")) return std::nullopt;
-    if (semi == std::string_view::npos) return std::nullopt;
-    auto b = param(content_type.substr(semi + 1), "boundary");
+    std::string_view params;
+    if (!iequals(element_value(content_type, params), "multipart/form-data")) return std::nullopt;
+    auto b = param(params, "boundary");
     if (!b || b->empty() || b->size() > 70) return std::nullopt;
     return b;
 }

@@ -6,14 +6,12 @@
 #include <charconv>
 #include <cstring>
 
+#include <squall/http/detail/grammar.hpp>
+
 namespace squall::http {
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using detail::trim_ows;
 
 // The 16-byte form: IPv6 as is, IPv4 as ::ffff:a.b.c.d.
 std::optional<std::array<unsigned char, 16>> to_bytes(std::string_view ip) noexcept {
@@ -35,12 +33,7 @@ std::vector<std::string_view> list_values(const header_list& headers, std::strin
     for (const auto& f : headers) {
         if (!iequals(f.name, name)) continue;
         std::string_view v = f.value;
-        for (;;) {
-            auto comma = v.find(',');
-            out.push_back(trim(v.substr(0, comma)));
-            if (comma == std::string_view::npos) break;
-            v.remove_prefix(comma + 1);
-        }
+        for (std::string_view e; detail::next_element(v, e);) out.push_back(e);
     }
     return out;
 }
@@ -50,10 +43,7 @@ std::vector<std::string_view> list_values(const header_list& headers, std::strin
 // a token or a quoted-string (backslash escapes undone), each parameter
 // at most once per element. A field that breaks the grammar is believed
 // in none of its parts: the peer stays the client.
-bool is_tchar(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
+using detail::is_tchar;
 
 struct forwarded_element {
     std::string for_, proto;
@@ -243,14 +233,14 @@ void believe_x_headers(const proxy_settings& s, const header_list& headers, beli
         ip = *it;
         if (!s.trusts(ip)) break;
     }
-    if (auto real = headers.get("x-real-ip")) ip = trim(*real);
+    if (auto real = headers.get("x-real-ip")) ip = trim_ows(*real);
     if (!ip.empty() && is_ip(ip)) c.ip = std::string(ip);
     auto proto = headers.get("x-scheme");
     if (!proto) proto = headers.get("x-forwarded-proto");
     if (proto) {
         std::string_view last = *proto;
         if (auto comma = last.rfind(','); comma != std::string_view::npos) last = last.substr(comma + 1);
-        if (auto sc = scheme_of(trim(last)); !sc.empty()) c.scheme = sc;
+        if (auto sc = scheme_of(trim_ows(last)); !sc.empty()) c.scheme = sc;
     }
 }
 

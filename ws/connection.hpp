@@ -54,6 +54,7 @@
 #include <squall/engine/sync.hpp>
 #include <squall/engine/task.hpp>
 #include <squall/engine/time.hpp>
+#include <squall/http/limits.hpp>
 #include <squall/ws/deflate.hpp>
 #include <squall/ws/frame.hpp>
 #include <squall/ws/detail/send_queue.hpp>
@@ -80,7 +81,7 @@ enum class overflow_policy {
 };
 
 struct connection_options {
-    std::size_t max_message_size = 10 * 1024 * 1024;  // also after inflating
+    std::size_t max_message_size = default_max_message_size;  // also after inflating
     clock::duration ping_interval{0};                 // zero: no pings
     clock::duration ping_timeout{0};                  // zero: max(3 x interval, 30 s)
     clock::duration close_timeout = std::chrono::seconds(5);
@@ -91,7 +92,7 @@ struct connection_options {
     std::size_t max_queued_bytes = 4 * 1024 * 1024;
     overflow_policy on_overflow = overflow_policy::fail;
     // Each write to the socket (HTTP's default); zero: none.
-    clock::duration write_timeout = std::chrono::seconds(30);
+    clock::duration write_timeout = http::default_write_timeout;
 };
 
 struct message {

@@ -3,6 +3,8 @@
 
 #include <zlib.h>
 
+#include <squall/http/detail/grammar.hpp>
+
 #include <cstring>
 #include <stdexcept>
 
@@ -12,79 +14,6 @@ namespace {
 
 using param_list = std::vector<std::pair<std::string, std::string>>;
 using extension_list = std::vector<std::pair<std::string, param_list>>;
-
-bool is_tchar(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-class ext_parser {
-public:
-    explicit ext_parser(std::string_view s) : s_(s) {}
-
-    bool parse(extension_list* out) {
-        for (;;) {
-            skip_ws();
-            if (at_end()) return !out->empty();
-            if (peek() == ',') {  // empty list elements are allowed
-                ++i_;
-                continue;
-            }
-            std::string name;
-            if (!token(&name)) return false;
-            param_list params;
-            skip_ws();
-            while (!at_end() && peek() == ';') {
-                ++i_;
-                skip_ws();
-                std::string key, value;
-                if (!token(&key)) return false;
-                skip_ws();
-                if (!at_end() && peek() == '=') {
-                    ++i_;
-                    skip_ws();
-                    if (!value_of(&value)) return false;
-                    skip_ws();
-                }
-                params.emplace_back(std::move(key), std::move(value));
-            }
-            out->emplace_back(std::move(name), std::move(params));
-            if (at_end()) return true;
-            if (peek() != ',') return false;
-            ++i_;
-        }
-    }
-
-private:
-    bool at_end() const noexcept { return i_ >= s_.size(); }
-    char peek() const noexcept { return s_[i_]; }
-    void skip_ws() noexcept {
-        while (!at_end() && (peek() == ' ' || peek() == '\t')) ++i_;
-    }
-    bool token(std::string* out) {
-        std::size_t start = i_;
-        while (!at_end() && is_tchar(peek())) ++i_;
-        *out = std::string(s_.substr(start, i_ - start));
-        return i_ > start;
-    }
-    // A token or a quoted string whose content is a token (RFC 6455 9.1).
-    bool value_of(std::string* out) {
-        if (at_end() || peek() != '"') return token(out);
-        ++i_;
-        std::size_t start = i_;
-        while (!at_end() && peek() != '"') ++i_;
-        if (at_end()) return false;
-        *out = std::string(s_.substr(start, i_ - start));
-        ++i_;
-        if (out->empty()) return false;
-        for (char c : *out)
-            if (!is_tchar(c)) return false;
-        return true;
-    }
-
-    std::string_view s_;
-    std::size_t i_ = 0;
-};
 
 // 8-15 as a plain decimal.
 std::optional<int> window_bits(const std::string& v) {
@@ -132,8 +61,25 @@ std::string render(const deflate_params& p, bool client_bits) {
 
 }  // namespace
 
+// extension-list = 1#extension; extension = token *( ";" extension-param );
+// extension-param = token [ "=" ( token | quoted-string ) ], a quoted
+// value's content a token too (RFC 6455 9.1). Empty list elements are
+// skipped; anything else malformed fails the whole list.
 bool parse_extensions(std::string_view value, extension_list* out) {
-    return ext_parser(value).parse(out);
+    namespace g = http::detail;
+    for (std::string_view e; g::next_element(value, e);) {
+        std::string_view rest;
+        std::string_view name = g::element_value(e, rest);
+        if (!g::is_token(name)) return false;
+        param_list params;
+        for (g::parameter p; g::next_parameter(rest, p);) {
+            std::optional<std::string> v = p.has_value ? g::parameter_value(p.value) : std::string();
+            if (!g::is_token(p.name) || !v || (p.has_value && !g::is_token(*v))) return false;
+            params.emplace_back(std::string(p.name), std::move(*v));
+        }
+        out->emplace_back(std::string(name), std::move(params));
+    }
+    return !out->empty();
 }
 
 std::optional<deflate_params> negotiate_deflate(std::string_view offers, const deflate_options& ours,

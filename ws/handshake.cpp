@@ -2,18 +2,13 @@
 #include <squall/ws/handshake.hpp>
 
 #include <squall/engine/crypto.hpp>
+#include <squall/http/detail/grammar.hpp>
 
 namespace squall::ws {
 
 namespace {
 
 constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 }  // namespace
 
@@ -42,13 +37,7 @@ std::vector<std::string_view> header_tokens(const http::header_list& headers, st
     for (const auto& f : headers) {
         if (!http::iequals(f.name, name)) continue;
         std::string_view v = f.value;
-        while (!v.empty()) {
-            std::size_t comma = v.find(',');
-            std::string_view item = trim(v.substr(0, comma));
-            if (!item.empty()) out.push_back(item);
-            if (comma == std::string_view::npos) break;
-            v.remove_prefix(comma + 1);
-        }
+        for (std::string_view item; http::detail::next_element(v, item);) out.push_back(item);
     }
     return out;
 }

@@ -30,9 +30,13 @@
 
 namespace squall::ws {
 
+// The largest message, also after inflating; connection_options
+// (ws/connection.hpp) starts from this default too.
+inline constexpr std::size_t default_max_message_size = 10 * 1024 * 1024;
+
 struct reader_options {
     bool expect_masked = true;  // a server reads masked frames, a client unmasked ones
-    std::size_t max_message_size = 10 * 1024 * 1024;
+    std::size_t max_message_size = default_max_message_size;
 };
 
 enum class event_kind { need_more, message, ping, pong, close, fail };

@@ -13,9 +13,8 @@ bool handoff_node::park(std::coroutine_handle<> h, cancel_state* token,
 }
 
 void handoff_node::unlink() noexcept {
-    if (!list_) return;
-    // Only grant() wakes the waiter, so "woken" means "on the granted chain".
-    (granted() ? list_->granted_ : list_->waiting_).remove(this);
+    // Off whichever chain holds it: the hook needs no list to leave it.
+    list_hook<handoff_node>::unlink();
     list_ = nullptr;
 }
 
@@ -23,50 +22,28 @@ handoff_list::~handoff_list() {
     // The primitive is going away first: waiting tasks still end through
     // their deadline or token, and granted ones keep what they were given,
     // but none may touch this list again.
-    waiting_.detach_all();
-    granted_.detach_all();
+    detach_all(waiting_);
+    detach_all(granted_);
 }
 
 handoff_node* handoff_list::front() noexcept {
-    while (handoff_node* n = waiting_.head) {
+    while (handoff_node* n = waiting_.front()) {
         if (n->w_.state() == waiter::outcome::waiting) return n;
         // Its deadline or token won; the task resumes with that error and
         // must not be handed anything.
-        waiting_.remove(n);
-        n->list_ = nullptr;
+        n->unlink();
     }
     return nullptr;
 }
 
 void handoff_list::grant(handoff_node* n) noexcept {
-    waiting_.remove(n);
+    n->list_hook<handoff_node>::unlink();
     granted_.push_back(n);
     n->w_.wake();
 }
 
-void handoff_list::chain::push_back(handoff_node* n) noexcept {
-    n->prev_ = tail;
-    n->next_ = nullptr;
-    if (tail) tail->next_ = n;
-    else head = n;
-    tail = n;
-}
-
-void handoff_list::chain::remove(handoff_node* n) noexcept {
-    if (n->prev_) n->prev_->next_ = n->next_;
-    else head = n->next_;
-    if (n->next_) n->next_->prev_ = n->prev_;
-    else tail = n->prev_;
-    n->prev_ = n->next_ = nullptr;
-}
-
-void handoff_list::chain::detach_all() noexcept {
-    while (handoff_node* n = head) {
-        head = n->next_;
-        n->list_ = nullptr;
-        n->prev_ = n->next_ = nullptr;
-    }
-    tail = nullptr;
+void handoff_list::detach_all(chain& c) noexcept {
+    while (handoff_node* n = c.pop_front()) n->list_ = nullptr;
 }
 
 }  // namespace squall::detail

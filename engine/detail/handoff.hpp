@@ -23,15 +23,17 @@
 #include <optional>
 
 #include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/intrusive_list.hpp>
 #include <squall/engine/detail/waiter.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
+#include <squall/engine/task.hpp>
 
 namespace squall::detail {
 
 class handoff_list;
 
-class handoff_node {
+class handoff_node : private list_hook<handoff_node> {
 public:
     handoff_node() noexcept = default;
     handoff_node(const handoff_node&) = delete;
@@ -54,10 +56,10 @@ public:
 
 private:
     friend class handoff_list;
+    template <class, class>
+    friend class intrusive_list;
     waiter w_;
-    handoff_list* list_ = nullptr;
-    handoff_node* prev_ = nullptr;
-    handoff_node* next_ = nullptr;
+    handoff_list* list_ = nullptr;  // while on either of its chains
 };
 
 class handoff_list {
@@ -75,15 +77,52 @@ public:
 
 private:
     friend class handoff_node;
-    struct chain {
-        handoff_node* head = nullptr;
-        handoff_node* tail = nullptr;
-        void push_back(handoff_node* n) noexcept;
-        void remove(handoff_node* n) noexcept;
-        void detach_all() noexcept;
-    };
+    using chain = intrusive_list<handoff_node, handoff_node>;
+    static void detach_all(chain& c) noexcept;
     chain waiting_;
     chain granted_;
+};
+
+// The one awaitable of a primitive that grants a task something it then
+// holds through a guard: mutex (the lock, mutex_guard) and semaphore (a
+// permit, semaphore_guard). It takes what is free at once when it can,
+// else parks and waits for the grant; yields result<Guard>. A frame
+// destroyed after the grant but before it ran gives the grant back rather
+// than lose it. `Prim` (borrowed, must outlive the awaitable) befriends
+// this class and provides:
+//   bool take() noexcept        take what is free now, false if nothing is
+//   void give_back() noexcept   return one grant (hand it on or free it)
+//   handoff_list waiters_       where tasks wait
+// and Guard has a constructor from Prim* that this class may call.
+template <class Prim, class Guard>
+class grant_awaitable : private handoff_node {
+public:
+    grant_awaitable(Prim* p, std::optional<clock::time_point> deadline) noexcept : p_(p), deadline_(deadline) {}
+    grant_awaitable(grant_awaitable&& o) noexcept : grant_awaitable(o.p_, o.deadline_) {}
+    ~grant_awaitable() {
+        if (holds_grant()) {
+            unlink();
+            p_->give_back();
+        }
+    }
+    bool await_ready() noexcept {
+        now_ = p_->take();
+        return now_;
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return park(h, token_of(h), deadline_, p_->waiters_);
+    }
+    result<Guard> await_resume() noexcept {
+        unlink();
+        if (now_ || granted()) return Guard(p_);
+        return status().error();
+    }
+
+private:
+    Prim* p_;
+    std::optional<clock::time_point> deadline_;
+    bool now_ = false;
 };
 
 }  // namespace squall::detail

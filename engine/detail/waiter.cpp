@@ -36,44 +36,14 @@ void waiter::finish(outcome o) noexcept {
 }
 
 void waiter::cleanup() noexcept {
-    if (list_) list_->remove(this);
+    list_hook<waiter>::unlink();
     detach();
     timer_.cancel();
 }
 
-waiter_list::~waiter_list() {
-    // The primitive is going away first: its waiters keep waiting for
-    // their deadline or token, but must not touch this list again.
-    while (head_) {
-        waiter* w = head_;
-        head_ = w->next_;
-        w->list_ = nullptr;
-        w->prev_ = w->next_ = nullptr;
-    }
-}
-
-void waiter_list::push_back(waiter* w) noexcept {
-    w->list_ = this;
-    w->prev_ = tail_;
-    w->next_ = nullptr;
-    if (tail_) tail_->next_ = w;
-    else head_ = w;
-    tail_ = w;
-}
-
-void waiter_list::remove(waiter* w) noexcept {
-    if (w->prev_) w->prev_->next_ = w->next_;
-    else head_ = w->next_;
-    if (w->next_) w->next_->prev_ = w->prev_;
-    else tail_ = w->prev_;
-    w->prev_ = w->next_ = nullptr;
-    w->list_ = nullptr;
-}
-
 bool waiter_list::wake_one() noexcept {
-    waiter* w = head_;
+    waiter* w = list_.pop_front();
     if (!w) return false;
-    remove(w);
     w->wake();
     return true;
 }

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/intrusive_list.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
 
@@ -21,7 +22,7 @@ namespace squall::detail {
 
 class waiter_list;
 
-class waiter : private cancel_callback {
+class waiter : private cancel_callback, private list_hook<waiter> {
 public:
     enum class outcome { waiting, woken, timed_out, canceled };
 
@@ -44,6 +45,8 @@ public:
 
 private:
     friend class waiter_list;
+    template <class, class>
+    friend class intrusive_list;
     static void on_cancel(cancel_callback* cb) noexcept;
     void finish(outcome o) noexcept;
     void cleanup() noexcept;
@@ -52,29 +55,21 @@ private:
     loop* loop_ = nullptr;
     timer_handle timer_;
     outcome state_ = outcome::waiting;
-    waiter_list* list_ = nullptr;
-    waiter* prev_ = nullptr;
-    waiter* next_ = nullptr;
 };
 
 // FIFO of parked waiters, owned by a primitive.
 class waiter_list {
 public:
-    waiter_list() noexcept = default;
-    waiter_list(const waiter_list&) = delete;
-    waiter_list& operator=(const waiter_list&) = delete;
-    ~waiter_list();
-
-    bool empty() const noexcept { return head_ == nullptr; }
-    void push_back(waiter* w) noexcept;
-    void remove(waiter* w) noexcept;
+    bool empty() const noexcept { return list_.empty(); }
+    void push_back(waiter* w) noexcept { list_.push_back(w); }
     // Unlinks and wakes the oldest waiter; false when there is none.
     bool wake_one() noexcept;
     void wake_all() noexcept;
 
 private:
-    waiter* head_ = nullptr;
-    waiter* tail_ = nullptr;
+    // Destroyed first, it detaches its waiters: they keep waiting for
+    // their deadline or token, but never touch this list again.
+    intrusive_list<waiter, waiter> list_;
 };
 
 }  // namespace squall::detail

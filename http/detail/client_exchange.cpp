@@ -8,23 +8,12 @@
 #include <squall/engine/crypto.hpp>
 #include <squall/http/detail/client_pool.hpp>
 #include <squall/http/detail/content_decoder.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 #include <squall/http/url.hpp>
 
 namespace squall::http::detail {
 namespace {
-
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool alnum = (u >= '0' && u <= '9') || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z');
-        if (!alnum && (u == 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos)) return false;
-    }
-    return true;
-}
-
-bool value_ok(std::string_view v) noexcept { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
 
 bool has_field(const field_list& f, std::string_view name) noexcept { return find_field(f, name).has_value(); }
 
@@ -33,10 +22,7 @@ bool has_field(const field_list& f, std::string_view name) noexcept { return fin
 std::optional<std::uint64_t> declared_length(const request& req) {
     auto v = find_field(req.headers, "content-length");
     if (!v) return std::nullopt;
-    std::uint64_t n = 0;  // from_chars takes no sign, space or 0x, and reports overflow
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-    return n;
+    return parse_decimal(*v);
 }
 
 void add_field(std::string& h, std::string_view name, std::string_view value) {
@@ -64,13 +50,13 @@ result<std::string> build_head(const hop_plan& plan, const request& req, bool* c
     h.append(req.method).append(" ");
     h.append(plan.absolute_form() ? plan.target.str() : plan.target.target).append(" HTTP/1.1\r\n");
     if (!has_field(req.headers, "host")) add_field(h, "Host", plan.target.host_field());
-    if (!value_ok(req.user_agent)) return client_errc::bad_request;
+    if (!safe_field_value(req.user_agent)) return client_errc::bad_request;
     if (!req.user_agent.empty() && !has_field(req.headers, "user-agent")) add_field(h, "User-Agent", req.user_agent);
     if (req.decompress_response && !has_field(req.headers, "accept-encoding")) add_field(h, "Accept-Encoding", "gzip");
     add_auth(h, plan, req);
     if (plan.absolute_form()) h += proxy_authorization(*plan.proxy);
     for (const auto& [n, v] : req.headers) {
-        if (!is_token(n) || !value_ok(v)) return client_errc::bad_request;
+        if (!is_token(n) || !safe_field_value(v)) return client_errc::bad_request;
         // A produced body is framed here: chunked, or by the user's
         // Content-Length (a plain decimal, held to by send_produced).
         if (framing_field(n) && (!req.body_producer || iequals(n, "transfer-encoding"))) continue;
@@ -103,16 +89,17 @@ task<result<void>> send_produced(byte_stream* s, const request* req, bool chunke
         sent += piece->size();
         if (declared && sent > *declared) co_return client_errc::aborted;
         if (chunked) {
-            char size[20];
-            auto end = std::to_chars(size, size + sizeof size, piece->size(), 16).ptr;
-            *piece = std::string(size, end) + "\r\n" + std::move(*piece) + "\r\n";
+            std::string framed;
+            framed.reserve(chunk_header_max + piece->size() + 2);
+            append_chunk_header(framed, piece->size());
+            *piece = std::move(framed.append(*piece).append("\r\n"));
         }
         auto w = co_await s->write_owned(std::move(*piece));
         if (!w) co_return w;
     }
     if (declared && sent != *declared) co_return client_errc::aborted;
     if (!chunked) co_return result<void>{};
-    auto w = co_await s->write(std::string_view("0\r\n\r\n"));
+    auto w = co_await s->write(last_chunk);
     co_return w;
 }
 

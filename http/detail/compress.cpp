@@ -7,29 +7,21 @@
 
 #include <squall/http/detail/exchange.hpp>
 #include <squall/http/detail/file_rules.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {
 
-std::string_view trim(std::string_view v) noexcept {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-}
-
-// The q-value of one list element ("gzip;q=0.5"): 1 when absent, -1 when
-// malformed (the element is then ignored).
+// The q-value of one list element's parameters (";q=0.5"): 1 when
+// absent, -1 when malformed (the element is then ignored).
 double qvalue(std::string_view params) noexcept {
     double q = 1;
-    while (!params.empty()) {
-        std::size_t semi = params.find(';');
-        std::string_view p = trim(params.substr(0, semi));
-        params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
-        if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
-        std::string_view v = p.substr(2);
-        auto r = std::from_chars(v.data(), v.data() + v.size(), q);
-        if (r.ec != std::errc() || r.ptr != v.data() + v.size() || q < 0 || q > 1) return -1;
+    for (parameter p; next_parameter(params, p);) {
+        if (!p.has_value || !iequals(p.name, "q")) continue;
+        auto r = std::from_chars(p.value.data(), p.value.data() + p.value.size(), q);
+        if (p.value.empty() || r.ec != std::errc() || r.ptr != p.value.data() + p.value.size() || q < 0 || q > 1)
+            return -1;
     }
     return q;
 }
@@ -42,13 +34,10 @@ struct compressor_deleter {
 
 bool accepts_gzip(std::string_view list) noexcept {
     double gzip = -1, star = -1;
-    while (!list.empty()) {
-        std::size_t comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        std::size_t semi = item.find(';');
-        std::string_view coding = trim(item.substr(0, semi));
-        double q = qvalue(semi == std::string_view::npos ? std::string_view() : item.substr(semi + 1));
+    for (std::string_view item; next_element(list, item);) {
+        std::string_view params;
+        std::string_view coding = element_value(item, params);
+        double q = qvalue(params);
         if (q < 0) continue;
         if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = std::max(gzip, q);
         else if (coding == "*") star = q;

@@ -29,9 +29,7 @@ stream_options stream_options_for(const app_settings& s, stream_options o) {
     return o;
 }
 
-parser_limits limits_for(const app_settings& s) {
-    return {s.max_target, s.max_field, s.max_head, s.max_fields, s.max_body};
-}
+parser_limits limits_for(const app_settings& s) { return s; }
 
 bool has_body(const request_head& h) noexcept { return h.chunked || (h.content_length && *h.content_length > 0); }
 

@@ -5,18 +5,13 @@
 #include <algorithm>
 #include <climits>
 
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http::detail {
 namespace {
 
 constexpr std::size_t step = 16 * 1024;
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 }  // namespace
 
@@ -40,11 +35,8 @@ bool content_decoder::setup(std::string_view field) {
     std::vector<bool> codings;  // true: gzip, false: deflate (zlib)
     std::size_t count = 0;
     bool known = true;
-    while (!field.empty()) {
-        const std::size_t comma = field.find(',');
-        std::string_view c = trim(field.substr(0, comma));
-        field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
-        if (c.empty() || iequals(c, "identity")) continue;
+    for (std::string_view c; next_element(field, c);) {
+        if (iequals(c, "identity")) continue;
         if (++count > max_codings) return false;
         if (iequals(c, "gzip") || iequals(c, "x-gzip")) codings.push_back(true);
         else if (iequals(c, "deflate")) codings.push_back(false);

@@ -5,6 +5,7 @@
 
 #include <squall/http/application.hpp>
 #include <squall/http/detail/connection.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/handler.hpp>
 #include <squall/http/url.hpp>
 
@@ -69,10 +70,7 @@ void exchange::set_header(std::string_view name, std::string_view value) {
 std::optional<std::uint64_t> exchange::declared_length() const noexcept {
     auto v = header_out("Content-Length");
     if (!v) return std::nullopt;
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-    return n;
+    return parse_decimal(*v);
 }
 
 void exchange::clear_header(std::string_view name) {

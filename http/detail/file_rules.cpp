@@ -1,8 +1,8 @@
 #include <squall/http/detail/file_rules.hpp>
 
-#include <charconv>
+#include <squall/http/detail/grammar.hpp>
+
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -144,28 +144,6 @@ bool compressible_type(std::string_view content_type) {
     return textual(media) || media == "application/javascript" || media == "application/wasm";
 }
 
-std::string format_http_date(std::int64_t unix_seconds) {
-    auto t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm;
-    ::gmtime_r(&t, &tm);
-    char text[40];
-    std::size_t n = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return std::string(text, n);
-}
-
-std::optional<std::int64_t> parse_http_date(std::string_view text) {
-    // strptime's %a/%b follow the C locale, which is the process default.
-    static const char* const forms[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
-    if (text.size() > 64) return std::nullopt;
-    std::string s(text);
-    for (const char* f : forms) {
-        std::tm tm{};
-        const char* end = ::strptime(s.c_str(), f, &tm);
-        if (end && *end == '\0') return static_cast<std::int64_t>(::timegm(&tm));
-    }
-    return std::nullopt;
-}
-
 bool etag_list_matches(std::string_view list, std::string_view etag, bool strong) {
     const bool ours_weak = etag.starts_with("W/");
     std::string_view ours = ours_weak ? etag.substr(2) : etag;
@@ -191,27 +169,13 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool strong
 
 namespace {
 
-std::optional<std::uint64_t> number(std::string_view s) {
-    std::uint64_t v = 0;
-    if (s.empty()) return std::nullopt;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-    return v;
-}
-
-std::string_view trim_ws(std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-}
-
 // One range-spec; false when malformed. `r` stays empty when it is valid
 // but unsatisfiable.
 bool one_range(std::string_view spec, std::uint64_t size, std::optional<byte_range>& r) {
     std::size_t dash = spec.find('-');
     if (dash == std::string_view::npos) return false;
-    auto first = number(spec.substr(0, dash));
-    auto last = number(spec.substr(dash + 1));
+    auto first = parse_decimal(spec.substr(0, dash));
+    auto last = parse_decimal(spec.substr(dash + 1));
     if (!first) {
         if (dash != 0 || !last) return false;  // "-": neither end
         if (*last == 0 || size == 0) return true;  // a zero-length suffix is unsatisfiable
@@ -231,15 +195,11 @@ bool one_range(std::string_view spec, std::uint64_t size, std::optional<byte_ran
 
 range_request parse_range(std::string_view field, std::uint64_t size, std::size_t max_ranges) {
     range_request out;
-    field = trim_ws(field);
+    field = trim_ows(field);
     if (field.size() < 6 || (field.substr(0, 6) != "bytes=" && field.substr(0, 6) != "Bytes=")) return out;
     field.remove_prefix(6);
     std::size_t specs = 0;
-    while (!field.empty()) {
-        std::size_t comma = field.find(',');
-        std::string_view spec = trim_ws(field.substr(0, comma));
-        field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
-        if (spec.empty()) continue;  // list elements may be empty (RFC 9110 5.6.1)
+    for (std::string_view spec; next_element(field, spec);) {
         std::optional<byte_range> r;
         if (!one_range(spec, size, r) || ++specs > max_ranges) return {};
         if (r) out.ranges.push_back(*r);
@@ -269,7 +229,7 @@ precondition evaluate(const request_conditionals& c, const validators& v) {
 }
 
 bool if_range_holds(std::string_view if_range, const validators& v) {
-    if_range = trim_ws(if_range);
+    if_range = trim_ows(if_range);
     if (if_range.starts_with("\"") || if_range.starts_with("W/")) {
         return !if_range.starts_with("W/") && if_range == v.etag;
     }

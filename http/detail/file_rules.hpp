@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <squall/http/detail/date.hpp>  // the validators' dates
+
 namespace squall::http::detail {
 
 // A URL path (still percent-encoded, as sent) made into a path relative to
@@ -33,11 +35,6 @@ safe_path make_safe_path(std::string_view encoded, bool allow_dotfiles);
 std::string content_type_for(std::string_view filename);
 // Whether a media type is worth compressing (text, JSON, JS, SVG, XML...).
 bool compressible_type(std::string_view content_type);
-
-// IMF-fixdate (RFC 9110 5.6.7) both ways; parse also takes the obsolete
-// RFC 850 and asctime forms. nullopt: not a date (the header is ignored).
-std::string format_http_date(std::int64_t unix_seconds);
-std::optional<std::int64_t> parse_http_date(std::string_view text);
 
 // If-Match / If-None-Match lists: "*" or comma-separated entity tags.
 // Strong comparison (If-Match, If-Range) needs both tags strong.

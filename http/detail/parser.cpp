@@ -1,32 +1,13 @@
 #include <squall/http/detail/parser.hpp>
 
+#include <squall/http/detail/grammar.hpp>
+#include <squall/http/detail/llhttp_glue.hpp>
 #include <squall/http/detail/llhttp_state.hpp>
 
 #include <algorithm>
 #include <cstring>
 
 namespace squall::http::detail {
-namespace {
-
-bool is_tchar(unsigned char c) noexcept {
-    // RFC 9110 5.6.2: token characters.
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
-
-bool is_token(std::string_view s) noexcept {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
-
 // llhttp's C callbacks, forwarding to the parser in parser->data.
 struct request_parser::callbacks {
     static request_parser& self(llhttp_t* p) noexcept { return *static_cast<request_parser*>(p->data); }
@@ -162,7 +143,7 @@ int request_parser::finish_field() noexcept {
         if (++trailer_fields_ > limits_.max_fields) return fail(431, "too many trailer fields");
     } else {
         if (head_.headers.size() >= limits_.max_fields) return fail(431, "too many header fields");
-        std::string_view value = trim(value_.view());
+        std::string_view value = trim_ows(value_.view());
         head_.headers.add(name, value);
         classify(name, value);
     }
@@ -223,19 +204,15 @@ request_parser::step request_parser::feed(std::string_view data) {
 
 // Runs llhttp over `data`: its errno and the bytes it consumed.
 std::pair<int, std::size_t> request_parser::execute(std::string_view data) noexcept {
-    auto e = llhttp_execute(&ll_->parser, data.data(), data.size());
-    if (e == HPE_PAUSED_UPGRADE && !started_) {
+    llhttp_step r = run_llhttp(ll_->parser, data);
+    if (r.err == HPE_PAUSED_UPGRADE && !started_) {
         // The request before asked for an Upgrade and got an ordinary
         // answer (RFC 9110 7.8): what follows is HTTP again, not the new
         // protocol llhttp stopped for.
         llhttp_resume_after_upgrade(&ll_->parser);
-        e = llhttp_execute(&ll_->parser, data.data(), data.size());
+        r = run_llhttp(ll_->parser, data);
     }
-    std::size_t consumed = data.size();
-    if (e != HPE_OK) {
-        if (const char* pos = llhttp_get_error_pos(&ll_->parser)) consumed = static_cast<std::size_t>(pos - data.data());
-    }
-    return {e, consumed};
+    return {r.err, r.consumed};
 }
 
 // The head's bytes pass the line scan before llhttp sees them, and llhttp
@@ -291,7 +268,7 @@ request_parser::step request_parser::judge_method(std::string_view data) {
     // A method of up to 32 bytes, then a space (method_is_token).
     bool complete = start_.find(' ') != std::string::npos || start_.size() > 32;
     bool garbage = std::any_of(start_.begin(), start_.end(), [](char c) {
-        return c != ' ' && c != '\r' && c != '\n' && !is_tchar(static_cast<unsigned char>(c));
+        return c != ' ' && c != '\r' && c != '\n' && !is_tchar(c);
     });
     if (!complete && !garbage) return {parse_event::need_more, data.size()};
     method_pending_ = false;

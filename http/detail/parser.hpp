@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include <squall/http/limits.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http::detail {
@@ -40,17 +41,8 @@ namespace squall::http::detail {
 // literal, no userinfo (RFC 9112 3.2, RFC 3986 3.2).
 bool valid_authority(std::string_view a) noexcept;
 
-struct parser_limits {
-    std::size_t max_target = 8 * 1024;
-    std::size_t max_field = 8 * 1024;      // one field, name and value
-    std::size_t max_head = 32 * 1024;      // the request line and all fields
-    std::size_t max_fields = 100;
-    std::uint64_t max_body = 1024 * 1024;  // nginx's client_max_body_size
-    // Chunk extensions (`1;name=value`) in one message; no client needs
-    // them, and without a bound a body of extensions never ends (node's
-    // CVE-2024-22019; node allows 16 KiB too).
-    std::size_t max_chunk_extensions = 16 * 1024;
-};
+// The limits are the server's settings (http/limits.hpp), one definition.
+using parser_limits = request_limits;
 
 enum class parse_event {
     need_more,     // everything fed was consumed; feed more

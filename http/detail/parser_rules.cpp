@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <squall/http/detail/grammar.hpp>
+#include <squall/http/detail/llhttp_glue.hpp>
 #include <squall/http/detail/llhttp_state.hpp>
 
 namespace squall::http::detail {
@@ -87,25 +89,13 @@ bool valid_authority(std::string_view a) noexcept {
 
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 bool method_is_token(std::string_view data) noexcept {
     // The start of the message up to the first space: a method token
     // llhttp does not know (501) rather than garbage (400).
     while (!data.empty() && (data.front() == '\r' || data.front() == '\n')) data.remove_prefix(1);
     std::size_t sp = data.find(' ');
     if (sp == std::string_view::npos || sp == 0 || sp > 32) return false;
-    for (char c : data.substr(0, sp)) {
-        unsigned char u = static_cast<unsigned char>(c);
-        bool alpha = (u | 0x20) >= 'a' && (u | 0x20) <= 'z';
-        // strchr finds the terminating NUL too: a NUL byte is no token char.
-        if (!alpha && !(u >= '0' && u <= '9') && (u == 0 || !std::strchr("!#$%&'*+-.^_`|~", u))) return false;
-    }
-    return true;
+    return is_token(data.substr(0, sp));
 }
 
 }  // namespace
@@ -184,11 +174,8 @@ int request_parser::check_transfer_encoding(std::string_view te) noexcept {
     if (head_.version_minor == 0) return fail(400, "Transfer-Encoding in HTTP/1.0");
     // llhttp already refused "chunked" anywhere but last; any other
     // coding is one this server does not implement.
-    while (!te.empty()) {
-        std::size_t comma = te.find(',');
-        std::string_view coding = trim(te.substr(0, comma));
+    for (std::string_view coding; next_element(te, coding);) {
         if (!iequals(coding, "chunked")) return fail(501, "unsupported transfer coding");
-        te = comma == std::string_view::npos ? std::string_view() : te.substr(comma + 1);
     }
     return 0;
 }
@@ -206,8 +193,9 @@ int request_parser::check_head() noexcept {
     if (auto te = known_.transfer_encoding) {
         if (int rc = check_transfer_encoding(*te)) return rc;
     }
-    head_.chunked = (p.flags & F_CHUNKED) != 0;
-    if (p.flags & F_CONTENT_LENGTH) head_.content_length = p.content_length;
+    const body_framing framing = framing_of(p);
+    head_.chunked = framing.chunked;
+    head_.content_length = framing.content_length;
     if (head_.content_length && *head_.content_length > limits_.max_body) return fail(413, "body too large");
     // CONNECT has no content (RFC 9110 9.3.6): llhttp ends the message at
     // the head and leaves what follows to the tunnel, whatever the framing

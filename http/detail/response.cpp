@@ -11,6 +11,7 @@
 #include <squall/http/detail/connection.hpp>
 #include <squall/http/detail/date.hpp>
 #include <squall/http/detail/exchange.hpp>
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/handler.hpp>
 #include <squall/http/status.hpp>
 
@@ -18,12 +19,6 @@ namespace squall::http::detail {
 namespace {
 
 bool bodiless(int status) noexcept { return status < 200 || status == 204 || status == 304; }
-
-void append_hex(std::string& out, std::uint64_t n) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n, 16);
-    out.append(buf, r.ptr);
-}
 
 // The fields a response has at most once. The framing ones and
 // Connection are the server's own (it frames the body and manages the
@@ -304,13 +299,12 @@ void connection::queue_response(exchange& ex) {
         if (ex.chunked) {
             std::string tail;
             if (!ex.body_out.empty()) {
-                append_hex(tail, ex.body_out.size());
-                tail += "\r\n";
+                append_chunk_header(tail, ex.body_out.size());
                 append(tail);
                 append(ex.body_out);
                 append("\r\n");
             }
-            append("0\r\n\r\n");
+            append(last_chunk);
         } else if (ex.length_left) {
             if (ex.body_out.size() != *ex.length_left) {
                 spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too few",
@@ -377,8 +371,7 @@ task<result<void>> connection::flush(exchange& ex) {
     if (!ex.body_out.empty() && !no_body) {
         if (ex.chunked) {
             std::string size;
-            append_hex(size, ex.body_out.size());
-            size += "\r\n";
+            append_chunk_header(size, ex.body_out.size());
             append(size);
             append(ex.body_out);
             append("\r\n");

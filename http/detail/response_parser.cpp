@@ -1,10 +1,11 @@
 #include <squall/http/detail/response_parser.hpp>
 
-#include <llhttp.h>
+#include <squall/http/detail/llhttp_glue.hpp>
 
 #include <algorithm>
 #include <cstring>
 
+#include <squall/http/detail/grammar.hpp>
 #include <squall/http/request.hpp>
 
 namespace squall::http::detail {
@@ -13,18 +14,6 @@ namespace {
 // More interim responses than this before the final one is a server that
 // stalls on purpose (every 1xx would reset the head's limits).
 constexpr int max_interim = 8;
-
-bool is_tchar(unsigned char c) noexcept {
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 }  // namespace
 
@@ -151,11 +140,8 @@ int response_parser::count_trailer(std::size_t n) noexcept {
 }
 
 int response_parser::finish_field() noexcept {
-    const bool token = !name_.empty() && std::all_of(name_.begin(), name_.end(), [](char c) {
-        return is_tchar(static_cast<unsigned char>(c));
-    });
-    if (!token) return fail("invalid header field name");
-    if (value_.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) return fail("control byte in a field");
+    if (!is_token(name_)) return fail("invalid header field name");
+    if (!safe_field_value(value_)) return fail("control byte in a field");
     if (head_complete_) {
         // Trailer fields: checked and counted, then dropped.
         if (++trailer_fields_ > limits_.max_fields) return fail("too many trailer fields");
@@ -164,7 +150,7 @@ int response_parser::finish_field() noexcept {
             head_too_large_ = true;
             return fail("too many header fields");
         }
-        fields_.emplace_back(std::move(name_), std::string(trim(value_)));
+        fields_.emplace_back(std::move(name_), std::string(trim_ows(value_)));
     }
     name_.clear();
     value_.clear();
@@ -189,10 +175,11 @@ int response_parser::check_head() noexcept {
         if (!iequals(n, "transfer-encoding")) continue;
         // Only chunked: a response in another transfer coding is one this
         // client cannot decode, and a list hides smuggling.
-        if (++te_fields > 1 || !iequals(trim(v), "chunked")) return fail("unsupported Transfer-Encoding");
+        if (++te_fields > 1 || !iequals(trim_ows(v), "chunked")) return fail("unsupported Transfer-Encoding");
     }
-    chunked_ = (p.flags & F_CHUNKED) != 0;
-    if (p.flags & F_CONTENT_LENGTH) content_length_ = p.content_length;
+    const body_framing framing = framing_of(p);
+    chunked_ = framing.chunked;
+    content_length_ = framing.content_length;
     keep_alive_ = llhttp_should_keep_alive(&p) != 0;
     head_complete_ = true;
     // No body after HEAD, whatever the fields say (RFC 9112 6.3); llhttp
@@ -233,12 +220,7 @@ std::size_t response_parser::scan_head(std::string_view bytes) noexcept {
 }
 
 response_step response_parser::run(std::string_view data) {
-    const char* base = data.data();
-    llhttp_errno_t e = llhttp_execute(&ll_->p, base, data.size());
-    std::size_t n = data.size();
-    if (e != HPE_OK) {
-        if (const char* pos = llhttp_get_error_pos(&ll_->p)) n = static_cast<std::size_t>(pos - base);
-    }
+    const auto [e, n] = run_llhttp(ll_->p, data);
     if (e != HPE_OK && e != HPE_PAUSED && error_.empty()) {
         const char* why = llhttp_get_error_reason(&ll_->p);
         error_ = why ? std::string_view(why) : std::string_view("malformed response");

@@ -97,7 +97,8 @@ def main():
         checks("install: headers under include/squall/",
                      (prefix / "include/squall/http/application.hpp").exists()
                      and (prefix / "include/squall/version.hpp").exists()
-                     and not (prefix / "include/squall/http/detail/llhttp_state.hpp").exists(), "")
+                     and not (prefix / "include/squall/http/detail/llhttp_state.hpp").exists()
+                     and not (prefix / "include/squall/http/detail/llhttp_glue.hpp").exists(), "")
 
         src = tmp / "src"
         src.mkdir()

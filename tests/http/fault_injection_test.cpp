@@ -37,12 +37,26 @@ task<void> echo(request_handler& h) {
     co_return;
 }
 
+// A handler that suspends twice (a flush of a streamed body, then a
+// sleep) with the request read and nothing behind it yet: the connection
+// watches the stream for the client leaving meanwhile (close_watch.hpp),
+// and that watch's read is one of the operations that fail.
+task<void> slow(request_handler& h) {
+    h.write("part one,");
+    auto f = co_await h.flush();
+    if (!f) co_return;
+    auto z = co_await sleep(1ms);
+    if (!z) co_return;
+    h.write("part two");
+}
+
 std::unique_ptr<application> make_app() {
     app_settings s;
     s.access_log = false;
     auto app = std::make_unique<application>(std::move(s));
     app->get("/hello", hello);
     app->post("/echo", echo);
+    app->get("/slow", slow);
     return app;
 }
 
@@ -117,6 +131,34 @@ TEST(http_fault_injection, every_operation_failed_in_turn) {
         }
         EXPECT_LT(n, 1000u);
         EXPECT_GT(n, 3u);  // the exchange has several operations to fail
+    }
+}
+
+TEST(http_fault_injection, every_operation_failed_in_turn_while_a_handler_waits) {
+    auto app = make_app();
+    const std::string get_slow = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::vector<std::string> chunks = {get_slow, get_last};
+    const std::string answer = run_exchange(*app, chunks, nullptr, 1 << 20).output;
+    // Both answered, the streamed one chunked with both parts.
+    ASSERT_EQ(answer.find("HTTP/1.1 200"), 0u) << answer;
+    EXPECT_NE(answer.find("Transfer-Encoding: chunked"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("9\r\npart one,\r\n"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("8\r\npart two\r\n0\r\n\r\n"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\r\n\r\nhello", answer.find("HTTP/1.1 200", 1)), std::string::npos) << answer;
+    for (std::size_t write_size : {std::size_t(1) << 20, std::size_t(29)}) {
+        std::size_t n = 0;
+        for (; n < 1000; ++n) {
+            fail_count fc(n);
+            outcome o = run_exchange(*app, chunks, &fc, write_size);
+            ASSERT_TRUE(o.ended) << "hang with operation " << n << " failing";
+            if (!fc.reached()) {
+                EXPECT_EQ(o.output, answer) << "n = " << n;
+                break;
+            }
+            EXPECT_EQ(answer.substr(0, o.output.size()), o.output) << "n = " << n << ", write_size " << write_size;
+        }
+        EXPECT_LT(n, 1000u);
+        EXPECT_GT(n, 3u);
     }
 }
 

@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include <squall/http/detail/grammar.hpp>
+
 #include <squall/engine/buffer_ring.hpp>
 #include <squall/engine/cancel.hpp>
 #include <squall/engine/listener.hpp>
@@ -399,7 +401,11 @@ private:
             while ((eol = buf_.find("\r\n")) == std::string::npos) {
                 if (!fill()) return false;
             }
-            std::size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+            // squall writes the bare hex size: anything else on the line fails.
+            std::size_t digits = 0;
+            const auto parsed = squall::http::detail::parse_chunk_size(std::string_view(buf_).substr(0, eol), &digits);
+            if (!parsed || digits != eol) return false;
+            const std::size_t size = *parsed;
             while (buf_.size() < eol + 2 + size + 2) {
                 if (!fill()) return false;
             }

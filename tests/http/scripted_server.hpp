@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include <squall/http/detail/grammar.hpp>
+
 namespace squall::http::testing {
 
 // One request as the script read it.
@@ -79,7 +81,11 @@ inline bool scripted_conn::read_chunked(std::string* body) {
         while ((eol = buf_.find("\r\n")) == std::string::npos) {
             if (!fill()) return false;
         }
-        const std::size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+        // squall writes the bare hex size: anything else on the line fails.
+        std::size_t digits = 0;
+        const auto parsed = squall::http::detail::parse_chunk_size(std::string_view(buf_).substr(0, eol), &digits);
+        if (!parsed || digits != eol) return false;
+        const std::size_t size = *parsed;
         while (buf_.size() < eol + 2 + size + 2) {
             if (!fill()) return false;
         }

@@ -7,7 +7,8 @@
 // pattern), and with its input cut at every byte. Each run must end (no
 // hang), free everything (ASan's leak check), write a prefix of the full
 // answer (no frame lost before the failure, none twice), and report the
-// peer's close code only when the close came (1006 otherwise).
+// peer's close code exactly: none before the session opened, 1006 until
+// the client's close was read, 1000 for every failure after it.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -138,7 +139,8 @@ TEST(fault_injection, every_operation_failed_in_turn) {
     const std::string answer = expected_answer(*app);
     const std::string input = session_input();
     for (std::size_t write_size : {std::size_t(1) << 20, std::size_t(5)}) {
-        std::size_t n = 0;
+        std::size_t n = 0, abnormal = 0;
+        bool close_seen = false;
         for (; n < 1000; ++n) {
             fail_count fc(n);
             outcome o = run_session(*app, {input.substr(0, upgrade.size() + 3), input.substr(upgrade.size() + 3)}, &fc,
@@ -150,10 +152,23 @@ TEST(fault_injection, every_operation_failed_in_turn) {
                 break;
             }
             EXPECT_EQ(answer.substr(0, o.output.size()), o.output) << "n = " << n << ", write_size " << write_size;
-            // 1000 only when the client's close was read; a session that
-            // never opened reports none.
-            EXPECT_TRUE(o.close_code == 1000 || o.close_code == 1006 || o.close_code == 0) << o.close_code;
+            // Each index's outcome is exact: a session whose 101 did not go
+            // out whole never opened and reports no close (0); one that
+            // opened reports 1006 until the client's close is read, and
+            // 1000 for every failure after that, never 1006 again.
+            const bool opened = o.output.find("\r\n\r\n") != std::string::npos;
+            if (!opened) {
+                EXPECT_EQ(o.close_code, 0) << "n = " << n;
+            } else if (close_seen) {
+                EXPECT_EQ(o.close_code, 1000) << "n = " << n << ": a failure after the close was read";
+            } else {
+                EXPECT_TRUE(o.close_code == 1006 || o.close_code == 1000) << "n = " << n << ": " << o.close_code;
+            }
+            close_seen = close_seen || o.close_code == 1000;
+            if (o.close_code == 1006) ++abnormal;
         }
+        EXPECT_TRUE(close_seen) << "no failure came after the close was read";
+        EXPECT_GT(abnormal, 0u) << "no failure came between the open and the close";
         EXPECT_LT(n, 1000u);
         EXPECT_GT(n, 5u);
     }
