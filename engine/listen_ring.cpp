@@ -56,9 +56,8 @@ task<unique_fd> listen_on_ring(address addr, listen_options opts, int* ring_step
     int steps = 0;
     unique_fd fd;
     if (ops.socket) {
-        result<int> r = co_await submit([&](io_uring_sqe* s) {
-            io_uring_prep_socket(s, addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0, 0);
-        });
+        auto prep = [&](io_uring_sqe* s) { io_uring_prep_socket(s, addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0, 0); };
+        result<int> r = co_await submit(prep);
         if (!r) fail(r.error(), "socket", addr);
         fd.reset(*r);
         ++steps;
@@ -77,9 +76,10 @@ task<unique_fd> listen_on_ring(address addr, listen_options opts, int* ring_step
         if (opts.no_delay) want.push_back({IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"});
         for (opt& o : want) {
             if (ops.sockopt && !sockopt_cmd_missing.load(std::memory_order_relaxed)) {
-                result<int> r = co_await submit([&](io_uring_sqe* s) {
+                auto prep = [&](io_uring_sqe* s) {
                     uring::prep_setsockopt(s, fd.get(), o.level, o.name, &o.value, sizeof o.value);
-                });
+                };
+                result<int> r = co_await submit(prep);
                 if (r) {
                     ++steps;
                     continue;
@@ -92,14 +92,16 @@ task<unique_fd> listen_on_ring(address addr, listen_options opts, int* ring_step
         }
     }
     if (ops.bind) {
-        result<int> r = co_await submit([&](io_uring_sqe* s) { uring::prep_bind(s, fd.get(), addr.get(), addr.size()); });
+        auto prep = [&](io_uring_sqe* s) { uring::prep_bind(s, fd.get(), addr.get(), addr.size()); };
+        result<int> r = co_await submit(prep);
         if (!r) fail(r.error(), "bind", addr);
         ++steps;
     } else if (::bind(fd.get(), addr.get(), addr.size()) != 0) {
         fail(errno, "bind", addr);
     }
     if (ops.listen) {
-        result<int> r = co_await submit([&](io_uring_sqe* s) { uring::prep_listen(s, fd.get(), opts.backlog); });
+        auto prep = [&](io_uring_sqe* s) { uring::prep_listen(s, fd.get(), opts.backlog); };
+        result<int> r = co_await submit(prep);
         if (!r) fail(r.error(), "listen", addr);
         ++steps;
     } else if (::listen(fd.get(), opts.backlog) != 0) {

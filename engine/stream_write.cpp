@@ -45,8 +45,14 @@ task<result<void>> stream::send_all(std::span<const std::byte> bytes, std::share
     const auto deadline = write_deadline();
     while (!bytes.empty()) {
         if (!fd_) co_return poison_writes(errc::closed);
-        result<int> r = zc_owner ? co_await detail::send_zc_awaitable(fd_.get(), bytes, zc_owner, deadline)
-                                 : co_await send(fd_.get(), bytes).until(deadline);
+        // Two statements, not ?: (GCC 12 destroys a co_await's result in
+        // an arm of ?: twice; tests/check_coroutines.sh).
+        result<int> r = errc::closed;
+        if (zc_owner) {
+            r = co_await detail::send_zc_awaitable(fd_.get(), bytes, zc_owner, deadline);
+        } else {
+            r = co_await send(fd_.get(), bytes).until(deadline);
+        }
         if (!r) co_return poison_writes(r.error());
         if (zc_owner) ++zc_sends_;
         bytes = bytes.subspan(static_cast<std::size_t>(*r));
