@@ -244,18 +244,19 @@ void report(const options& o, const totals& t) {
     double rate = static_cast<double>(t.sum.round_trips) / t.seconds;
     double cpu = t.user + t.sys;
     if (o.json) {
-        std::printf("{\"connections\": %u, \"size\": %zu, \"threads\": %u, \"seconds\": %.6f, "
-                    "\"round_trips\": %llu, \"round_trips_per_s\": %.1f, \"client_user_s\": %.6f, "
-                    "\"client_sys_s\": %.6f, \"client_cpu_fraction\": %.4f, \"errors\": %llu, \"first_error\": \"%s\"}\n",
-                    o.connections, o.size, o.threads, t.seconds, static_cast<unsigned long long>(t.sum.round_trips),
-                    rate, t.user, t.sys, cpu / t.seconds, static_cast<unsigned long long>(t.sum.errors),
-                    t.sum.first_error.c_str());
+        std::printf(
+            "{\"connections\": %u, \"size\": %zu, \"threads\": %u, \"seconds\": %.6f, "
+            "\"round_trips\": %llu, \"round_trips_per_s\": %.1f, \"client_user_s\": %.6f, "
+            "\"client_sys_s\": %.6f, \"client_cpu_fraction\": %.4f, \"errors\": %llu, \"first_error\": \"%s\"}\n",
+            o.connections, o.size, o.threads, t.seconds, static_cast<unsigned long long>(t.sum.round_trips), rate,
+            t.user, t.sys, cpu / t.seconds, static_cast<unsigned long long>(t.sum.errors), t.sum.first_error.c_str());
     } else {
-        std::printf("%u connections x %zu bytes, %u thread(s), %.2f s: %llu round trips, %.0f/s\n"
-                    "client CPU %.2f s (user %.2f, sys %.2f) = %.0f%% of one core; errors %llu %s\n",
-                    o.connections, o.size, o.threads, t.seconds, static_cast<unsigned long long>(t.sum.round_trips),
-                    rate, cpu, t.user, t.sys, 100 * cpu / t.seconds, static_cast<unsigned long long>(t.sum.errors),
-                    t.sum.first_error.c_str());
+        std::printf(
+            "%u connections x %zu bytes, %u thread(s), %.2f s: %llu round trips, %.0f/s\n"
+            "client CPU %.2f s (user %.2f, sys %.2f) = %.0f%% of one core; errors %llu %s\n",
+            o.connections, o.size, o.threads, t.seconds, static_cast<unsigned long long>(t.sum.round_trips), rate, cpu,
+            t.user, t.sys, 100 * cpu / t.seconds, static_cast<unsigned long long>(t.sum.errors),
+            t.sum.first_error.c_str());
     }
     std::fflush(stdout);
 }
@@ -272,7 +273,8 @@ int main(int argc, char** argv) {
     app.add_option("--duration", o.duration, "seconds to measure")->check(CLI::Range(0.1, 3600.0));
     app.add_option("--threads", o.threads, "client threads, each with its own epoll loop")->check(CLI::Range(1u, 64u));
     app.add_flag("--json", o.json, "print one JSON object");
-    app.add_flag("--sync-stdin", o.sync_stdin, "print 'ready', wait for a stdin line; hold connections until stdin EOF");
+    app.add_flag("--sync-stdin", o.sync_stdin,
+                 "print 'ready', wait for a stdin line; hold connections until stdin EOF");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<connection> conns(o.connections);
@@ -286,8 +288,7 @@ int main(int argc, char** argv) {
     totals t = run_workers(o, conns);
     report(o, t);
     if (o.sync_stdin)
-        while (std::getline(std::cin, line)) {
-        }
+        while (std::getline(std::cin, line)) {}
     for (auto& c : conns) ::close(c.fd);
     return t.sum.errors ? 1 : 0;
 }

@@ -64,8 +64,8 @@ void unpark(std::coroutine_handle<>* slot) {
 void report_items(benchmark::State& st, std::int64_t per_iteration) {
     const auto items = st.iterations() * per_iteration;
     st.SetItemsProcessed(items);
-    st.counters["per_item"] = benchmark::Counter(
-        static_cast<double>(items), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    st.counters["per_item"] =
+        benchmark::Counter(static_cast<double>(items), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 // --- 1. spawn + finish, and task call ---------------------------------

@@ -37,9 +37,9 @@
 #include <thread>
 #include <vector>
 
+#include "load/load.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/tls.hpp>
-#include "load/load.hpp"
 
 using namespace squall;
 using namespace squall::load;
@@ -65,7 +65,8 @@ parsed_url parse_url(const std::string& url) {
         rest.remove_prefix(scheme.size());
         break;
     }
-    if (rest.size() == url.size()) throw std::invalid_argument("the URL must start with http://, https://, ws:// or wss://");
+    if (rest.size() == url.size())
+        throw std::invalid_argument("the URL must start with http://, https://, ws:// or wss://");
     std::size_t slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
     if (slash != std::string_view::npos) u.path = std::string(rest.substr(slash));
@@ -89,7 +90,8 @@ std::string build_request(const std::string& method, const parsed_url& u, const 
                           const std::string& body) {
     std::string r = method + " " + u.path + " HTTP/1.1\r\nHost: " + host_header(u) + "\r\n";
     for (const auto& h : headers) r += h + "\r\n";
-    if (!body.empty() || method == "POST" || method == "PUT") r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+        r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     return r + "\r\n" + body;
 }
 
@@ -168,18 +170,18 @@ double us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
 void print_json(const config& cfg, const totals& t) {
     double rps = t.seconds > 0 ? static_cast<double>(t.responses) / t.seconds : 0;
     double cpu = t.cpu_user + t.cpu_sys;
-    std::printf("{\"url\": \"%s\", \"mode\": \"%s\", \"connections\": %u, \"threads\": %u, \"pipeline\": %u, "
-                "\"rate\": %.0f, \"duration_s\": %.6f, \"requests\": %llu, \"requests_per_sec\": %.1f, "
-                "\"bytes\": %llu, \"bytes_per_sec\": %.1f, \"reconnects\": %llu, ",
-                json_escape(cfg.url).c_str(), cfg.ws ? "ws" : "http", cfg.connections, cfg.threads, cfg.pipeline,
-                cfg.rate, t.seconds, static_cast<unsigned long long>(t.responses), rps,
-                static_cast<unsigned long long>(t.bytes), t.seconds > 0 ? static_cast<double>(t.bytes) / t.seconds : 0,
-                static_cast<unsigned long long>(t.reconnects));
-    std::printf("\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f, "
-                "\"min\": %.1f, \"mean\": %.1f, \"count\": %llu}, ",
-                us(t.hist.percentile(50)), us(t.hist.percentile(90)), us(t.hist.percentile(99)),
-                us(t.hist.percentile(99.9)), us(t.hist.max()), us(t.hist.min()), t.hist.mean() / 1e3,
-                static_cast<unsigned long long>(t.hist.count()));
+    std::printf(
+        "{\"url\": \"%s\", \"mode\": \"%s\", \"connections\": %u, \"threads\": %u, \"pipeline\": %u, "
+        "\"rate\": %.0f, \"duration_s\": %.6f, \"requests\": %llu, \"requests_per_sec\": %.1f, "
+        "\"bytes\": %llu, \"bytes_per_sec\": %.1f, \"reconnects\": %llu, ",
+        json_escape(cfg.url).c_str(), cfg.ws ? "ws" : "http", cfg.connections, cfg.threads, cfg.pipeline, cfg.rate,
+        t.seconds, static_cast<unsigned long long>(t.responses), rps, static_cast<unsigned long long>(t.bytes),
+        t.seconds > 0 ? static_cast<double>(t.bytes) / t.seconds : 0, static_cast<unsigned long long>(t.reconnects));
+    std::printf(
+        "\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f, "
+        "\"min\": %.1f, \"mean\": %.1f, \"count\": %llu}, ",
+        us(t.hist.percentile(50)), us(t.hist.percentile(90)), us(t.hist.percentile(99)), us(t.hist.percentile(99.9)),
+        us(t.hist.max()), us(t.hist.min()), t.hist.mean() / 1e3, static_cast<unsigned long long>(t.hist.count()));
     std::printf("\"errors\": {");
     for (std::size_t k = 0; k < t.errors.size(); ++k)
         std::printf("\"%s\": %llu, ", error_names[k], static_cast<unsigned long long>(t.errors[k]));

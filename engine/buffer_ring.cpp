@@ -128,8 +128,8 @@ void buffer_ring::wake_waiters() {
     // to -ENOBUFS, and N starved streams over B buffers cost O(N/B) rounds
     // of N receives each.
     auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(waiters_.size(), count_ - in_use_));
-    std::vector<std::pair<std::uint64_t, std::function<void()>>> ready(
-        std::make_move_iterator(waiters_.begin()), std::make_move_iterator(waiters_.begin() + n));
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> ready(std::make_move_iterator(waiters_.begin()),
+                                                                       std::make_move_iterator(waiters_.begin() + n));
     waiters_.erase(waiters_.begin(), waiters_.begin() + n);
     for (auto& [id, fn] : ready) fn();
     // Streams whose sockets were empty take nothing: while buffers stay

@@ -29,8 +29,6 @@ void cancel_state::request() noexcept {
     while (cancel_callback* cb = callbacks_.pop_front()) cb->fn_(cb);
 }
 
-void cancel_state::on_parent(cancel_callback* cb) noexcept {
-    static_cast<parent_link*>(cb)->self->request();
-}
+void cancel_state::on_parent(cancel_callback* cb) noexcept { static_cast<parent_link*>(cb)->self->request(); }
 
 }  // namespace squall

@@ -62,8 +62,7 @@ private:
     static void on_parent(cancel_callback* cb) noexcept;
 
     struct parent_link : cancel_callback {
-        explicit parent_link(cancel_state* s) noexcept
-            : cancel_callback(&cancel_state::on_parent), self(s) {}
+        explicit parent_link(cancel_state* s) noexcept : cancel_callback(&cancel_state::on_parent), self(s) {}
         cancel_state* self;
     };
 
@@ -90,8 +89,7 @@ class cancel_source {
 public:
     cancel_source() : state_(std::make_unique<cancel_state>()) {}
     // A source linked to `parent`: cancelling the parent cancels this one.
-    explicit cancel_source(cancel_token parent)
-        : state_(std::make_unique<cancel_state>(parent.state())) {}
+    explicit cancel_source(cancel_token parent) : state_(std::make_unique<cancel_state>(parent.state())) {}
 
     void request_cancel() noexcept { state_->request(); }
     bool cancel_requested() const noexcept { return state_->requested(); }

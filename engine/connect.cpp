@@ -176,7 +176,8 @@ task<void> family_path(eyeballs* st, int family, std::string host, std::uint16_t
         st->answered[i].set();
         if (!usable || st->winner) co_return;
         if (!st->answered[0].is_set()) {
-            auto w = co_await st->answered[0].wait_for(std::chrono::duration_cast<clock::duration>(opts.resolution_delay));
+            auto w =
+                co_await st->answered[0].wait_for(std::chrono::duration_cast<clock::duration>(opts.resolution_delay));
             if (cancelled(w)) co_return;
         }
         if (st->v6_racing) {

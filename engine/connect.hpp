@@ -50,7 +50,7 @@ struct connect_options {
     // RFC 8305 §3: when the A answer comes first, how long to wait for the
     // AAAA one before trying IPv4.
     std::chrono::nanoseconds resolution_delay = std::chrono::milliseconds(50);
-    int family = AF_UNSPEC;  // AF_INET or AF_INET6 to resolve (and try) one family only
+    int family = AF_UNSPEC;              // AF_INET or AF_INET6 to resolve (and try) one family only
     connect_timings* timings = nullptr;  // filled in when not null
 };
 
@@ -62,8 +62,7 @@ task<result<unique_fd>> connect_to(std::string host, std::uint16_t port,
 // interleave_families() makes RFC 8305's order). Fails with
 // std::errc::invalid_argument for an empty list, errc::timed_out at
 // `deadline`.
-task<result<unique_fd>> connect_any(std::vector<address> addrs, clock::time_point deadline,
-                                    connect_options opts = {});
+task<result<unique_fd>> connect_any(std::vector<address> addrs, clock::time_point deadline, connect_options opts = {});
 
 // IPv6 and IPv4 alternated, starting with IPv6, each family keeping its order.
 std::vector<address> interleave_families(std::vector<address> addrs);

@@ -35,8 +35,8 @@ constexpr bool recycle = true;
 struct frame_cache {
     free_node* heads[classes];
     std::uint32_t counts[classes];
-    bool gone;       // the thread is ending: allocate and free directly
-    bool guarded;    // the guard below is set up
+    bool gone;     // the thread is ending: allocate and free directly
+    bool guarded;  // the guard below is set up
 };
 
 constinit thread_local frame_cache cache{};
@@ -77,7 +77,8 @@ void* frame_alloc(std::size_t n) {
 void frame_free(void* p, std::size_t n) noexcept {
     std::size_t c = class_of(n);
     if (recycle && c < classes && !cache.gone && cache.counts[c] < max_cached) [[likely]] {
-        if (!cache.guarded) [[unlikely]] guard_cache();
+        if (!cache.guarded) [[unlikely]]
+            guard_cache();
         auto* f = static_cast<free_node*>(p);
         f->next = cache.heads[c];
         cache.heads[c] = f;

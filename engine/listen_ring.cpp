@@ -26,8 +26,7 @@ ring_ops probe_ops(io_uring* r) {
     static std::atomic<int> known{-1};  // bit 4: probed
     int k = known.load(std::memory_order_relaxed);
     if (k < 0) {
-        std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> p(io_uring_get_probe_ring(r),
-                                                                     io_uring_free_probe);
+        std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> p(io_uring_get_probe_ring(r), io_uring_free_probe);
         k = 16;
         if (p && io_uring_opcode_supported(p.get(), IORING_OP_SOCKET)) k |= 1;
         if (p && io_uring_opcode_supported(p.get(), IORING_OP_URING_CMD)) k |= 2;

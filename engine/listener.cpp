@@ -9,8 +9,7 @@
 
 namespace squall {
 
-listener::listener(unique_fd fd, listener_options opts)
-    : loop_(loop::current()), fd_(std::move(fd)), opts_(opts) {}
+listener::listener(unique_fd fd, listener_options opts) : loop_(loop::current()), fd_(std::move(fd)), opts_(opts) {}
 
 listener::~listener() { close(); }
 

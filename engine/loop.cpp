@@ -19,7 +19,6 @@ namespace {
 
 thread_local loop* current_loop = nullptr;
 
-
 void ignore_sigpipe() {
     static const bool once = [] {
         std::signal(SIGPIPE, SIG_IGN);

@@ -212,8 +212,7 @@ template <class T>
 T loop::run_sync(task<T> t) {
     std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> out;
     std::exception_ptr err;
-    auto runner = [](task<T> inner, loop* self, decltype(out)* o,
-                     std::exception_ptr* e) -> task<void> {
+    auto runner = [](task<T> inner, loop* self, decltype(out)* o, std::exception_ptr* e) -> task<void> {
         try {
             if constexpr (std::is_void_v<T>) {
                 co_await std::move(inner);

@@ -62,8 +62,7 @@ public:
         prep_(s);
         user_data_ = loop_->start_op(this, &kernel_op::on_cqe);
         io_uring_sqe_set_data64(s, user_data_);
-        if (deadline_ != clock::time_point::max())
-            timer_ = loop_->call_at(deadline_, [this] { on_deadline(); });
+        if (deadline_ != clock::time_point::max()) timer_ = loop_->call_at(deadline_, [this] { on_deadline(); });
         return true;
     }
 
@@ -123,15 +122,13 @@ inline auto nop() {
 }
 
 inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = -1) {
-    return submit([=](io_uring_sqe* s) {
-        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
-    });
+    return submit(
+        [=](io_uring_sqe* s) { io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset); });
 }
 
 inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset = -1) {
-    return submit([=](io_uring_sqe* s) {
-        io_uring_prep_write(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
-    });
+    return submit(
+        [=](io_uring_sqe* s) { io_uring_prep_write(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset); });
 }
 
 inline auto poll(int fd, unsigned events) {
@@ -175,7 +172,9 @@ public:
 
     bool await_ready() const noexcept { return false; }
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) { return op_.await_suspend(h); }
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return op_.await_suspend(h);
+    }
     result<int> await_resume() noexcept {
         auto r = op_.await_resume();
         if (!r && r.error() == std::errc::stream_timeout) return 0;

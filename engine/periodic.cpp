@@ -5,8 +5,7 @@
 
 namespace squall {
 
-periodic_callback::periodic_callback(loop& l, clock::duration interval, std::function<void()> fn,
-                                     double jitter)
+periodic_callback::periodic_callback(loop& l, clock::duration interval, std::function<void()> fn, double jitter)
     : loop_(l), interval_(interval), fn_(std::move(fn)), jitter_(jitter) {
     if (interval <= clock::duration::zero())
         throw std::invalid_argument("squall: periodic_callback interval must be positive");

@@ -18,8 +18,8 @@
 #include <deque>
 #include <map>
 #include <new>
-#include <stdexcept>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -46,7 +46,6 @@ shared_counts* map_counts(unsigned n) {
     c->n = n;
     return c;
 }
-
 
 unsigned cpu_count() {
     cpu_set_t set;
@@ -189,10 +188,11 @@ std::optional<int> master::reap() {
             continue;
         }
         if (over_cap()) {
-            spdlog::error("squall: child {} (pid {}) {}; {} restarts within {} s reached the cap "
-                          "(max_restarts), giving up",
-                          id, pid, describe(status), opts_.max_restarts,
-                          std::chrono::duration_cast<std::chrono::seconds>(opts_.restart_window).count());
+            spdlog::error(
+                "squall: child {} (pid {}) {}; {} restarts within {} s reached the cap "
+                "(max_restarts), giving up",
+                id, pid, describe(status), opts_.max_restarts,
+                std::chrono::duration_cast<std::chrono::seconds>(opts_.restart_window).count());
             exit_code_ = 1;
             stop();
             continue;
@@ -329,7 +329,8 @@ bool should_defer_accept() noexcept {
     int mine = g_counts->open[*g_task_id].load(std::memory_order_relaxed);
     int least = mine;
     for (unsigned i = 0; i < g_counts->n; ++i) {
-        if (static_cast<int>(i) != *g_task_id) least = std::min(least, g_counts->open[i].load(std::memory_order_relaxed));
+        if (static_cast<int>(i) != *g_task_id)
+            least = std::min(least, g_counts->open[i].load(std::memory_order_relaxed));
     }
     return mine > least + 1;
 }

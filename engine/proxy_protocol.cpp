@@ -17,7 +17,7 @@ namespace squall {
 namespace {
 
 constexpr std::array<unsigned char, 12> v2_signature = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
-                                                         0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+                                                        0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 constexpr std::string_view v1_prefix = "PROXY ";
 constexpr std::size_t v2_fixed = 16;
 
@@ -137,7 +137,8 @@ std::size_t tlv_value_offset(const unsigned char* p, std::size_t n, std::uint8_t
 
 // PP2_TYPE_CRC32C: the header's CRC-32C with the TLV's value zeroed.
 bool crc_matches(const unsigned char* header, std::size_t total, std::size_t value_at) {
-    std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(header), reinterpret_cast<const std::byte*>(header) + total);
+    std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(header),
+                                reinterpret_cast<const std::byte*>(header) + total);
     std::fill_n(copy.begin() + static_cast<std::ptrdiff_t>(value_at), 4, std::byte{0});
     const unsigned char* v = header + value_at;
     const std::uint32_t sent = std::uint32_t{v[0]} << 24 | std::uint32_t{v[1]} << 16 | std::uint32_t{v[2]} << 8 | v[3];
@@ -192,8 +193,7 @@ proxy_parse parse_v2(const unsigned char* p, std::size_t total) {
         proxy_header scratch;
         if (parse_v2_addresses(p[13], body, len, scratch, used) && parse_tlvs(body + used, len - used, scratch, false))
             out.header.tlvs = std::move(scratch.tlvs);
-        else
-            used = len;
+        else used = len;
         out.header.local = true;
     } else if (!parse_v2_addresses(p[13], body, len, out.header, used)) {
         return fail("v2: address block does not match its family");
@@ -241,8 +241,7 @@ proxy_parse parse_proxy_header(std::span<const std::byte> bytes, std::size_t max
     auto crlf = text.find("\r\n");
     if (crlf == std::string_view::npos) {
         if (bytes.size() >= proxy_v1_max) return fail("v1: line longer than 107 bytes");
-        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos &&
-            text.back() != '\r')
+        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos && text.back() != '\r')
             return fail("v1: stray CR, LF or NUL");
         return {};
     }

@@ -50,11 +50,11 @@ struct proxy_header {
     address source;      // the client, when !local
     address destination;
     std::vector<proxy_tlv> tlvs;
-    bool ssl = false;        // PP2_TYPE_SSL with PP2_CLIENT_SSL: the client spoke TLS
-    std::string authority;   // PP2_TYPE_AUTHORITY: the host name the client asked for
-    std::string alpn;        // PP2_TYPE_ALPN
-    bool crc32c = false;     // a PP2_TYPE_CRC32C TLV was there and matched
-    std::size_t size = 0;    // bytes the header took
+    bool ssl = false;       // PP2_TYPE_SSL with PP2_CLIENT_SSL: the client spoke TLS
+    std::string authority;  // PP2_TYPE_AUTHORITY: the host name the client asked for
+    std::string alpn;       // PP2_TYPE_ALPN
+    bool crc32c = false;    // a PP2_TYPE_CRC32C TLV was there and matched
+    std::size_t size = 0;   // bytes the header took
 };
 
 struct proxy_parse {

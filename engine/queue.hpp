@@ -52,12 +52,8 @@ public:
     queue& operator=(const queue&) = delete;
 
     [[nodiscard]] put_awaitable put(T item) { return {this, std::move(item), {}}; }
-    [[nodiscard]] put_awaitable put(T item, clock::time_point deadline) {
-        return {this, std::move(item), deadline};
-    }
-    [[nodiscard]] put_awaitable put_for(T item, clock::duration d) {
-        return {this, std::move(item), clock::now() + d};
-    }
+    [[nodiscard]] put_awaitable put(T item, clock::time_point deadline) { return {this, std::move(item), deadline}; }
+    [[nodiscard]] put_awaitable put_for(T item, clock::duration d) { return {this, std::move(item), clock::now() + d}; }
     [[nodiscard]] result<void> put_nowait(T&& item);
     [[nodiscard]] result<void> put_nowait(const T& item);
 
@@ -69,9 +65,7 @@ public:
     // Marks one item taken by get as processed.
     result<void> task_done() noexcept;
     [[nodiscard]] wait_awaitable join() noexcept { return finished_.wait(); }
-    [[nodiscard]] wait_awaitable join(clock::time_point deadline) noexcept {
-        return finished_.wait(deadline);
-    }
+    [[nodiscard]] wait_awaitable join(clock::time_point deadline) noexcept { return finished_.wait(deadline); }
     [[nodiscard]] wait_awaitable join_for(clock::duration d) { return finished_.wait_for(d); }
 
     std::size_t qsize() const noexcept { return items_.size(); }
@@ -101,8 +95,7 @@ private:
 template <class T>
 class queue<T>::put_awaitable : private detail::handoff_node {
 public:
-    put_awaitable(queue* q, T&& item, deadline_opt deadline) noexcept(
-        std::is_nothrow_move_constructible_v<T>)
+    put_awaitable(queue* q, T&& item, deadline_opt deadline) noexcept(std::is_nothrow_move_constructible_v<T>)
         : q_(q), item_(std::move(item)), deadline_(deadline) {}
     put_awaitable(put_awaitable&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
         : put_awaitable(o.q_, std::move(o.item_), o.deadline_) {}

@@ -82,8 +82,7 @@ result<std::vector<address>> with_port(const detail::dns_answer& a, std::uint16_
 bool family_wanted(int family, int wanted) noexcept { return wanted == AF_UNSPEC || wanted == family; }
 
 // A numeric host, "localhost" or a malformed name: answered without asking.
-std::optional<result<std::vector<address>>> answer_directly(const std::string& host, std::uint16_t port,
-                                                            int family);
+std::optional<result<std::vector<address>>> answer_directly(const std::string& host, std::uint16_t port, int family);
 
 }  // namespace
 
@@ -154,8 +153,7 @@ dns_channel& resolver_state::channel() {
     return *channel_;
 }
 
-std::shared_ptr<pending_lookup> resolver_state::lookup(const std::string& key, const std::string& name,
-                                                       int family) {
+std::shared_ptr<pending_lookup> resolver_state::lookup(const std::string& key, const std::string& name, int family) {
     auto it = pending_.find(key);
     if (it != pending_.end()) return it->second;
     dns_channel& ch = channel();
@@ -240,8 +238,7 @@ bool is_under(const std::string& lower, std::string_view special) {
     return h.size() > special.size() && h.ends_with(special) && h[h.size() - special.size() - 1] == '.';
 }
 
-std::optional<result<std::vector<address>>> answer_directly(const std::string& host, std::uint16_t port,
-                                                            int family) {
+std::optional<result<std::vector<address>>> answer_directly(const std::string& host, std::uint16_t port, int family) {
     std::string h = host;
     if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
     in6_addr a6{};

@@ -59,9 +59,7 @@ enum class dns_errc {
 
 const std::error_category& dns_category() noexcept;
 
-inline std::error_code make_error_code(dns_errc e) noexcept {
-    return {static_cast<int>(e), dns_category()};
-}
+inline std::error_code make_error_code(dns_errc e) noexcept { return {static_cast<int>(e), dns_category()}; }
 
 // Per lookup.
 struct resolve_options {

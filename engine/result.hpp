@@ -29,14 +29,10 @@ enum class errc {
 
 const std::error_category& engine_category() noexcept;
 
-inline std::error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), engine_category()};
-}
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), engine_category()}; }
 
 // Turns a negative cqe->res (or any -errno) into an error_code.
-inline std::error_code from_errno(int negative_errno) noexcept {
-    return {-negative_errno, std::system_category()};
-}
+inline std::error_code from_errno(int negative_errno) noexcept { return {-negative_errno, std::system_category()}; }
 
 // The error enums that make an error_code (errc, dns_errc, client_errc...).
 template <class E>
@@ -58,9 +54,18 @@ public:
 
     // value() throws std::system_error on an error, like std::expected's
     // bad_expected_access but carrying the code.
-    T& value() & { check(); return std::get<0>(v_); }
-    const T& value() const& { check(); return std::get<0>(v_); }
-    T&& value() && { check(); return std::get<0>(std::move(v_)); }
+    T& value() & {
+        check();
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        check();
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        check();
+        return std::get<0>(std::move(v_));
+    }
     T& operator*() & noexcept { return *std::get_if<0>(&v_); }
     T&& operator*() && noexcept { return std::move(*std::get_if<0>(&v_)); }
     T* operator->() noexcept { return std::get_if<0>(&v_); }

@@ -33,31 +33,36 @@ std::string ring::unavailable_message(int negative_errno) {
     int e = -negative_errno;
     std::string base = "squall: cannot start an io_uring instance: ";
     if (e == ENOSYS) {
-        return base + "the kernel has no io_uring (ENOSYS). squall needs Linux 6.1 or "
-                      "newer built with CONFIG_IO_URING=y; inside a container the runtime "
-                      "may also hide the syscall.";
+        return base +
+               "the kernel has no io_uring (ENOSYS). squall needs Linux 6.1 or "
+               "newer built with CONFIG_IO_URING=y; inside a container the runtime "
+               "may also hide the syscall.";
     }
     if (e == EPERM || e == EACCES) {
         std::string sysctl = read_sysctl_disabled();
         std::string why = "io_uring is not permitted (" + std::string(e == EPERM ? "EPERM" : "EACCES") + "). ";
         if (sysctl == "2") {
-            why += "The sysctl kernel.io_uring_disabled is 2: run "
-                   "`sysctl -w kernel.io_uring_disabled=0`.";
+            why +=
+                "The sysctl kernel.io_uring_disabled is 2: run "
+                "`sysctl -w kernel.io_uring_disabled=0`.";
         } else if (sysctl == "1") {
-            why += "The sysctl kernel.io_uring_disabled is 1, which limits io_uring to the "
-                   "group in kernel.io_uring_group: add this user to that group or run "
-                   "`sysctl -w kernel.io_uring_disabled=0`.";
+            why +=
+                "The sysctl kernel.io_uring_disabled is 1, which limits io_uring to the "
+                "group in kernel.io_uring_group: add this user to that group or run "
+                "`sysctl -w kernel.io_uring_disabled=0`.";
         } else {
-            why += "A seccomp profile (for example a container runtime's default) blocks "
-                   "io_uring_setup: allow io_uring_setup, io_uring_enter and "
-                   "io_uring_register in the profile, or run with seccomp=unconfined; "
-                   "also check the sysctl kernel.io_uring_disabled.";
+            why +=
+                "A seccomp profile (for example a container runtime's default) blocks "
+                "io_uring_setup: allow io_uring_setup, io_uring_enter and "
+                "io_uring_register in the profile, or run with seccomp=unconfined; "
+                "also check the sysctl kernel.io_uring_disabled.";
         }
         return base + why;
     }
     if (e == ENOMEM) {
-        return base + "out of memory for the rings (ENOMEM); on kernels before 5.12 raise "
-                      "RLIMIT_MEMLOCK (ulimit -l).";
+        return base +
+               "out of memory for the rings (ENOMEM); on kernels before 5.12 raise "
+               "RLIMIT_MEMLOCK (ulimit -l).";
     }
     return base + std::strerror(e);
 }

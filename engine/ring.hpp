@@ -19,10 +19,10 @@ namespace squall {
 
 struct loop_options {
     unsigned sq_entries = 256;
-    unsigned cq_entries = 0;     // 0: four times sq_entries
-    bool defer_taskrun = true;   // SINGLE_ISSUER + DEFER_TASKRUN
-    bool coop_taskrun = true;    // COOP_TASKRUN + TASKRUN_FLAG (without DEFER)
-    bool sqpoll = false;         // a kernel thread polls the submission queue
+    unsigned cq_entries = 0;    // 0: four times sq_entries
+    bool defer_taskrun = true;  // SINGLE_ISSUER + DEFER_TASKRUN
+    bool coop_taskrun = true;   // COOP_TASKRUN + TASKRUN_FLAG (without DEFER)
+    bool sqpoll = false;        // a kernel thread polls the submission queue
     unsigned sqpoll_idle_ms = 1000;
     bool register_ring_fd = true;
     // NAPI busy poll (IORING_REGISTER_NAPI, Linux 6.9): a wait spins on the
@@ -50,8 +50,8 @@ struct loop_options {
 };
 
 struct ring_features {
-    unsigned setup_flags = 0;     // IORING_SETUP_* actually in force
-    unsigned kernel_features = 0; // IORING_FEAT_* reported by the kernel
+    unsigned setup_flags = 0;      // IORING_SETUP_* actually in force
+    unsigned kernel_features = 0;  // IORING_FEAT_* reported by the kernel
     unsigned sq_entries = 0;
     unsigned cq_entries = 0;
     bool registered_fd = false;

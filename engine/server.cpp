@@ -13,7 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-
 // One loop's share of the server, living on its own thread.
 struct worker {
     loop* l = nullptr;

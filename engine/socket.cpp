@@ -91,8 +91,7 @@ void unique_fd::reset(int fd) noexcept {
 namespace {
 
 [[noreturn]] void fail(const char* what, const address& addr) {
-    throw std::system_error(errno, std::system_category(),
-                            std::string("squall: ") + what + " " + addr.to_string());
+    throw std::system_error(errno, std::system_category(), std::string("squall: ") + what + " " + addr.to_string());
 }
 
 void set_int(int fd, int level, int opt, int value, const char* what, const address& addr) {

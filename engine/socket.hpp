@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
-#include <chrono>
 #include <string_view>
 #include <utility>
 

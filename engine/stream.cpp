@@ -3,8 +3,8 @@
 // TLS is an adapter over any byte_stream (tls_stream.cpp).
 #include <squall/engine/stream.hpp>
 
-#include <liburing.h>
 #include <arpa/inet.h>
+#include <liburing.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -19,8 +19,7 @@
 
 namespace squall {
 
-stream::stream(unique_fd fd, stream_options opts)
-    : loop_(loop::current()), fd_(std::move(fd)), opts_(std::move(opts)) {
+stream::stream(unique_fd fd, stream_options opts) : loop_(loop::current()), fd_(std::move(fd)), opts_(std::move(opts)) {
     if (!opts_.buffer_ring) opts_.multishot_recv = false;
     if (opts_.max_pending_buffers == 0) opts_.max_pending_buffers = 1;
     if (opts_.buffer_ring) ring_ = &loop_->buffers();

@@ -81,8 +81,8 @@ struct stream_options {
     std::size_t zc_threshold = 32 * 1024;
     bool zc_on_loopback = false;
     unsigned max_pending_buffers = 16;
-    bool recv_byte_limit = true;  // let the kernel enforce the cap (where it can)
-    std::size_t plain_buffer_size = 16 * 1024;  // when buffer_ring is off
+    bool recv_byte_limit = true;                              // let the kernel enforce the cap (where it can)
+    std::size_t plain_buffer_size = 16 * 1024;                // when buffer_ring is off
     clock::duration read_timeout = clock::duration::zero();   // zero: none
     clock::duration write_timeout = clock::duration::zero();  // zero: none
 };
@@ -121,9 +121,7 @@ public:
     std::uint64_t zc_sends() const noexcept { return zc_sends_; }
 
 protected:
-    bool chunk_ready() const noexcept override {
-        return !pending_.empty() || eof_ || recv_error_ || !fd_;
-    }
+    bool chunk_ready() const noexcept override { return !pending_.empty() || eof_ || recv_error_ || !fd_; }
     bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
                      detail::waiter& w) override {
         if (!w.park(h, token, deadline ? deadline : read_deadline(), &readers_)) return false;
@@ -166,7 +164,7 @@ private:
     bool recv_armed_ = false;
     bool recv_limited_ = false;  // the armed recv carries a kernel byte limit
     bool pausing_ = false;       // cancelled the recv to cap pending chunks (older kernels)
-    bool starved_ = false;      // waiting for the ring to refill
+    bool starved_ = false;       // waiting for the ring to refill
     std::uint64_t starve_wait_ = 0;
     bool eof_ = false;
     std::error_code recv_error_;

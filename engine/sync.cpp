@@ -64,12 +64,8 @@ void semaphore_guard::release() noexcept {
 }
 
 semaphore::acquire_awaitable semaphore::acquire() noexcept { return {this, {}}; }
-semaphore::acquire_awaitable semaphore::acquire(clock::time_point deadline) noexcept {
-    return {this, deadline};
-}
-semaphore::acquire_awaitable semaphore::acquire_for(clock::duration d) {
-    return {this, clock::now() + d};
-}
+semaphore::acquire_awaitable semaphore::acquire(clock::time_point deadline) noexcept { return {this, deadline}; }
+semaphore::acquire_awaitable semaphore::acquire_for(clock::duration d) { return {this, clock::now() + d}; }
 
 bool semaphore::try_acquire() noexcept {
     // value_ stays 0 while tasks wait (release hands permits over), so a

@@ -67,9 +67,7 @@ public:
     void set() noexcept;
     void clear() noexcept { set_ = false; }
     [[nodiscard]] wait_awaitable wait() noexcept { return {&waiters_, &set_, {}}; }
-    [[nodiscard]] wait_awaitable wait(clock::time_point deadline) noexcept {
-        return {&waiters_, &set_, deadline};
-    }
+    [[nodiscard]] wait_awaitable wait(clock::time_point deadline) noexcept { return {&waiters_, &set_, deadline}; }
     [[nodiscard]] wait_awaitable wait_for(clock::duration d) { return wait(clock::now() + d); }
 
 private:
@@ -181,9 +179,7 @@ public:
     [[nodiscard]] semaphore::acquire_awaitable acquire(clock::time_point deadline) noexcept {
         return sem_.acquire(deadline);
     }
-    [[nodiscard]] semaphore::acquire_awaitable acquire_for(clock::duration d) {
-        return sem_.acquire_for(d);
-    }
+    [[nodiscard]] semaphore::acquire_awaitable acquire_for(clock::duration d) { return sem_.acquire_for(d); }
     [[nodiscard]] bool try_acquire() noexcept { return sem_.try_acquire(); }
     [[nodiscard]] result<void> release() noexcept;
     std::size_t value() const noexcept { return sem_.value(); }
@@ -201,9 +197,7 @@ public:
     condition& operator=(const condition&) = delete;
 
     [[nodiscard]] wait_awaitable wait() noexcept { return {&waiters_, nullptr, {}}; }
-    [[nodiscard]] wait_awaitable wait(clock::time_point deadline) noexcept {
-        return {&waiters_, nullptr, deadline};
-    }
+    [[nodiscard]] wait_awaitable wait(clock::time_point deadline) noexcept { return {&waiters_, nullptr, deadline}; }
     [[nodiscard]] wait_awaitable wait_for(clock::duration d) { return wait(clock::now() + d); }
     // Wakes the `n` oldest waiters still waiting (fewer if there are fewer).
     void notify(std::size_t n = 1) noexcept;

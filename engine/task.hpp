@@ -85,7 +85,9 @@ template <class T>
 struct promise final : promise_base {
     task<T> get_return_object() noexcept;
     template <std::convertible_to<T> U>
-    void return_value(U&& v) { value_.emplace(std::forward<U>(v)); }
+    void return_value(U&& v) {
+        value_.emplace(std::forward<U>(v));
+    }
     T take() {
         if (exception_) std::rethrow_exception(exception_);
         return std::move(*value_);

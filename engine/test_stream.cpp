@@ -65,7 +65,7 @@ private:
 test_stream::~test_stream() { unlink_peer(); }
 
 std::pair<std::unique_ptr<test_stream>, std::unique_ptr<test_stream>> test_stream::pair(fail_count* fc,
-                                                                                     fail_count* peer_fc) {
+                                                                                        fail_count* peer_fc) {
     auto a = std::make_unique<test_stream>(fc);
     auto b = std::make_unique<test_stream>(peer_fc);
     a->peer_ = b.get();
@@ -111,8 +111,8 @@ bool test_stream::chunk_ready() const noexcept {
     return !in_.empty() || in_end_ || closed_ || (fc_ && fc_->next_fails());
 }
 
-bool test_stream::park_reader(std::coroutine_handle<> h, cancel_state* token,
-                              std::optional<clock::time_point> deadline, detail::waiter& w) {
+bool test_stream::park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                              detail::waiter& w) {
     if (!deadline && read_timeout_ > clock::duration::zero()) deadline = clock::now() + read_timeout_;
     return w.park(h, token, deadline, &readers_);
 }

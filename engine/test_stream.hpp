@@ -125,7 +125,7 @@ private:
     std::string out_;
     bool out_shut_ = false;
     bool closed_ = false;
-    bool broken_ = false;  // the peer is gone
+    bool broken_ = false;          // the peer is gone
     std::error_code write_error_;  // a failed send poisons the writes after it
     std::size_t write_size_ = std::numeric_limits<std::size_t>::max();
     std::size_t write_limit_ = std::numeric_limits<std::size_t>::max();

@@ -9,12 +9,12 @@
 #include <wolfssl/wolfio.h>
 
 #include <cstring>
-#include <tuple>
 #include <fstream>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 
 #include <squall/engine/detail/tls_session.hpp>
 
@@ -104,8 +104,8 @@ void load_certificate(WOLFSSL_CTX* c, const tls_certificate& cert) {
     // PEM buffer, leaf first, as wolfSSL sends it.
     std::string pem = read_file(cert.cert_file);
     if (!cert.chain_file.empty()) pem += "\n" + read_file(cert.chain_file);
-    int rc = wolfSSL_CTX_use_certificate_chain_buffer_format(
-        c, reinterpret_cast<const unsigned char*>(pem.data()), static_cast<long>(pem.size()), WOLFSSL_FILETYPE_PEM);
+    int rc = wolfSSL_CTX_use_certificate_chain_buffer_format(c, reinterpret_cast<const unsigned char*>(pem.data()),
+                                                             static_cast<long>(pem.size()), WOLFSSL_FILETYPE_PEM);
     if (rc != WOLFSSL_SUCCESS) config_error("certificate " + cert.cert_file, rc);
     rc = wolfSSL_CTX_use_PrivateKey_file(c, cert.key_file.c_str(), WOLFSSL_FILETYPE_PEM);
     if (rc != WOLFSSL_SUCCESS) config_error("private key " + cert.key_file, rc);
@@ -133,7 +133,6 @@ int mem_send(WOLFSSL*, char* buf, int sz, void* ctx) {
     static_cast<mem_end*>(ctx)->out->append(buf, static_cast<std::size_t>(sz));
     return sz;
 }
-
 
 void prove_key(WOLFSSL_CTX* server_ctx, const tls_certificate& cert) {
     ecc_cache.used = true;
@@ -347,8 +346,10 @@ void tls_session::start_client(const std::string& host, clock::duration timeout)
     wolfSSL_set_connect_state(ssl_);
     if (!host.empty()) {
         // SNI is for names, not address literals (RFC 6066, 3).
-        bool literal = host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
-        if (!literal) wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, host.data(), static_cast<unsigned short>(host.size()));
+        bool literal =
+            host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
+        if (!literal)
+            wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, host.data(), static_cast<unsigned short>(host.size()));
         wolfSSL_check_domain_name(ssl_, host.c_str());
     }
     state_ = state::handshaking;

@@ -170,8 +170,8 @@ bool tls_stream::resumed() const { return core_->session.resumed(); }
 
 bool tls_stream::chunk_ready() const noexcept { return core_->readable(); }
 
-bool tls_stream::park_reader(std::coroutine_handle<> h, cancel_state* token,
-                             std::optional<clock::time_point> deadline, detail::waiter& w) {
+bool tls_stream::park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                             detail::waiter& w) {
     if (!deadline && read_timeout_ > clock::duration::zero()) deadline = clock::now() + read_timeout_;
     if (!w.park(h, token, deadline, &core_->readers)) return false;
     detail::ensure_pump(core_);

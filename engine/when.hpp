@@ -88,8 +88,8 @@ struct join_promise : promise_base {
 };
 
 template <class T>
-join_task join_one(task<T> t, std::optional<value_or_monostate<T>>* out, std::exception_ptr* err,
-                   join_state* st, std::size_t index) {
+join_task join_one(task<T> t, std::optional<value_or_monostate<T>>* out, std::exception_ptr* err, join_state* st,
+                   std::size_t index) {
     bool failed = false;
     try {
         if constexpr (std::is_void_v<T>) {
@@ -142,13 +142,13 @@ task<std::tuple<value_or_monostate<Ts>...>> when_all(task<Ts>... ts) {
     auto joins = [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::array<detail::join_task, sizeof...(Ts)>{
             detail::join_one(std::move(ts), &std::get<I>(outs), &errs[I], &st, I)...};
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
     co_await detail::run_joins(&joins, &st, false);
     for (auto& e : errs) {
         if (e) std::rethrow_exception(e);
     }
-    co_return std::apply([](auto&... o) { return std::tuple<value_or_monostate<Ts>...>(std::move(*o)...); },
-                         outs);
+    co_return std::apply([](auto&... o) { return std::tuple<value_or_monostate<Ts>...>(std::move(*o)...); }, outs);
 }
 
 template <class T>
@@ -179,16 +179,17 @@ task<std::variant<value_or_monostate<Ts>...>> when_any(task<Ts>... ts) {
     auto joins = [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::array<detail::join_task, sizeof...(Ts)>{
             detail::join_one(std::move(ts), &std::get<I>(outs), &errs[I], &st, I)...};
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
     co_await detail::run_joins(&joins, &st, true);
     if (errs[st.first]) std::rethrow_exception(errs[st.first]);
     using variant_t = std::variant<value_or_monostate<Ts>...>;
     co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
         std::optional<variant_t> v;
-        ((st.first == I ? (void)v.emplace(std::in_place_index<I>, std::move(*std::get<I>(outs))) : void()),
-         ...);
+        ((st.first == I ? (void)v.emplace(std::in_place_index<I>, std::move(*std::get<I>(outs))) : void()), ...);
         return std::move(*v);
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
 }
 
 template <class T>

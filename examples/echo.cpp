@@ -15,12 +15,12 @@
 
 #include <csignal>
 
+#include "common/server_flags.hpp"
 #include <squall/engine/listener.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/server.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/tls_stream.hpp>
-#include "common/server_flags.hpp"
 
 using namespace squall;
 
@@ -56,8 +56,8 @@ task<void> accept_loop(listener* l, stream_options opts, std::shared_ptr<tls_con
 
 // One loop's service: its own SO_REUSEPORT listener and accept loop, until
 // the shutdown token fires.
-task<void> serve(address addr, bool reuse_port, stream_options st, std::shared_ptr<tls_context> tls, listener_options lo,
-                 cancel_token shutdown) {
+task<void> serve(address addr, bool reuse_port, stream_options st, std::shared_ptr<tls_context> tls,
+                 listener_options lo, cancel_token shutdown) {
     listener l(listen_on(addr, {.reuse_port = reuse_port}), lo);
     spdlog::info("squall echo listening on {}", l.local().to_string());
     auto accepting = accept_loop(&l, st, std::move(tls));

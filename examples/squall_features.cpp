@@ -38,7 +38,6 @@ namespace {
 
 using namespace squall::probe;
 
-
 // Arms one multishot accept, connects once and reads the completion.
 verdict multishot_accept() {
     test_ring t(0);
@@ -82,11 +81,11 @@ verdict multishot_recv() {
     return yes("received " + std::to_string(cqe.res) + " bytes into a provided buffer with IORING_CQE_F_MORE set");
 }
 
-
 // Sends one byte zero-copy; a working SEND_ZC/SENDMSG_ZC posts the result
 // with IORING_CQE_F_MORE and then a notification (IORING_CQE_F_NOTIF).
 verdict zero_copy(bool msg) {
-    if (!has_opcode(msg ? IORING_OP_SENDMSG_ZC : IORING_OP_SEND_ZC)) return no("opcode missing from io_uring_get_probe");
+    if (!has_opcode(msg ? IORING_OP_SENDMSG_ZC : IORING_OP_SEND_ZC))
+        return no("opcode missing from io_uring_get_probe");
     test_ring t(0);
     fd_closer a, peer;
     if (!t.ok() || !tcp_pair(a, peer)) return no("could not set up a ring and a loopback pair");

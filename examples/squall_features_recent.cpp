@@ -36,9 +36,11 @@ verdict bind_listen() {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     uring::prep_bind(t.sqe(1), s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    if (completion c = t.wait(); c.res < 0) return no("in the probe, but IORING_OP_BIND completed with " + err_name(c.res));
+    if (completion c = t.wait(); c.res < 0)
+        return no("in the probe, but IORING_OP_BIND completed with " + err_name(c.res));
     uring::prep_listen(t.sqe(2), s.fd, 8);
-    if (completion c = t.wait(); c.res < 0) return no("in the probe, but IORING_OP_LISTEN completed with " + err_name(c.res));
+    if (completion c = t.wait(); c.res < 0)
+        return no("in the probe, but IORING_OP_LISTEN completed with " + err_name(c.res));
     socklen_t len = sizeof addr;
     ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len);
     fd_closer c{connect_to(addr)};
@@ -79,8 +81,8 @@ verdict min_timeout() {
     if (rc < 0 && rc != -ETIME) return no("io_uring_enter with min_wait_usec: " + err_name(rc));
     if (io_uring_cq_ready(&t.r) != 1) return no("the NOP's completion did not arrive");
     if (ms >= 500) return no("the wait ran to its full timeout (" + std::to_string(ms) + " ms): min_wait_usec ignored");
-    return yes("IORING_FEAT_MIN_TIMEOUT; a wait for 8 returned with 1 after the 2 ms minimum (" +
-               std::to_string(ms) + " ms)");
+    return yes("IORING_FEAT_MIN_TIMEOUT; a wait for 8 returned with 1 after the 2 ms minimum (" + std::to_string(ms) +
+               " ms)");
 }
 
 // IORING_REGISTER_NAPI (6.9): registering busy poll on a ring.
@@ -124,7 +126,8 @@ verdict incremental_buffers() {
         if (c->res != 5) return no("recv from the incremental ring gave " + err_name(c->res));
     }
     if (!(first.flags & IORING_CQE_F_BUF_MORE)) return no("registered, but IORING_CQE_F_BUF_MORE was not set");
-    if (std::memcmp(b.memory.data(), "helloworld", 10) != 0) return no("the second recv did not follow the first in the buffer");
+    if (std::memcmp(b.memory.data(), "helloworld", 10) != 0)
+        return no("the second recv did not follow the first in the buffer");
     return yes("two receives shared one buffer, the first with IORING_CQE_F_BUF_MORE");
 }
 
@@ -133,7 +136,8 @@ verdict incremental_buffers() {
 verdict recv_bundle() {
     recv_setup r;
     if (!r.ok) return no("could not set up a ring and a loopback pair");
-    if (!(r.t.p.features & IORING_FEAT_RECVSEND_BUNDLE)) return no("IORING_FEAT_RECVSEND_BUNDLE not reported (Linux 6.10)");
+    if (!(r.t.p.features & IORING_FEAT_RECVSEND_BUNDLE))
+        return no("IORING_FEAT_RECVSEND_BUNDLE not reported (Linux 6.10)");
     provided_buffers b(&r.t.r, 8, 256, 1);
     if (b.rc != 0) return no("io_uring_register_buf_ring: " + err_name(b.rc));
     std::string data(1000, 'b');
@@ -169,8 +173,9 @@ verdict fixed_send(bool zc) {
         s->buf_index = 0;
     }
     completion c = r.t.wait();
-    if (c.res != 5) return no(std::string(zc ? "SEND_ZC" : "SEND") + " with IORING_RECVSEND_FIXED_BUF: " +
-                              (c.res < 0 ? err_name(c.res) : std::to_string(c.res) + " bytes"));
+    if (c.res != 5)
+        return no(std::string(zc ? "SEND_ZC" : "SEND") + " with IORING_RECVSEND_FIXED_BUF: " +
+                  (c.res < 0 ? err_name(c.res) : std::to_string(c.res) + " bytes"));
     if (zc && (c.flags & IORING_CQE_F_MORE)) r.t.wait();  // the notification
     char got[8] = {};
     if (::recv(r.peer.fd, got, 5, MSG_WAITALL) != 5 || std::memcmp(got, "fixed", 5) != 0)
@@ -183,7 +188,8 @@ verdict fixed_send(bool zc) {
 verdict accept_direct() {
     test_ring t(0);
     if (!t.ok()) return no("io_uring_setup: " + err_name(t.rc));
-    if (int rc = io_uring_register_files_sparse(&t.r, 8); rc < 0) return no("io_uring_register_files_sparse: " + err_name(rc));
+    if (int rc = io_uring_register_files_sparse(&t.r, 8); rc < 0)
+        return no("io_uring_register_files_sparse: " + err_name(rc));
     sockaddr_in addr;
     fd_closer l{loopback_listener(addr)};
     io_uring_prep_multishot_accept_direct(t.sqe(1), l.fd, nullptr, nullptr, 0);

@@ -24,11 +24,11 @@
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
+#include "todo/store.hpp"
 #include <squall/engine/process.hpp>
 #include <squall/http/process_server.hpp>
 #include <squall/http/server.hpp>
 #include <squall/http/static_files.hpp>
-#include "todo/store.hpp"
 
 using namespace squall;
 
@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
         // A page whose assets come from /static/ by static_url (versioned).
         app.get("/static-page", [](http::request_handler& h) -> task<void> {
             h.write("<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"" + http::static_url(h, "site.css") +
-                    "\"><script src=\"" + http::static_url(h, "app.js") + "\"></script></head><body>static</body></html>");
+                    "\"><script src=\"" + http::static_url(h, "app.js") +
+                    "\"></script></head><body>static</body></html>");
             co_return;
         });
     }

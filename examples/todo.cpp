@@ -20,8 +20,8 @@
 #include "common/server_flags.hpp"
 #include "common/todo_flags.hpp"
 #include "common/todo_routes.hpp"
-#include <squall/http/server.hpp>
 #include "todo/store.hpp"
+#include <squall/http/server.hpp>
 
 using namespace squall;
 

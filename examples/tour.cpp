@@ -25,7 +25,7 @@ int expensive_blocking_call() {
 task<result<int>> slow_square(int x) {
     result<void> slept = co_await sleep(10ms);
     if (!slept) co_return slept.error();
-    co_return x * x;
+    co_return x* x;
 }
 
 task<void> worker(queue<int>* q, int* total) {

@@ -88,7 +88,9 @@ int main(int argc, char** argv) {
     wo.deflate.enabled = !no_deflate;
     wo.deflate.level = level;
     wo.max_message_size = max_message;
-    auto seconds = [](double s) { return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s)); };
+    auto seconds = [](double s) {
+        return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+    };
     wo.ping_interval = seconds(ping_interval);
     wo.write_timeout = seconds(write_timeout);
     wo.max_queued_bytes = max_queued;

@@ -23,8 +23,8 @@ struct access_entry {
     std::string_view method;
     std::string_view target;
     std::string_view remote_ip;
-    double ms = 0;                // from the request's first byte to its answer being queued
-    std::string_view note;        // why, for an error answered from the head; else empty
+    double ms = 0;          // from the request's first byte to its answer being queued
+    std::string_view note;  // why, for an error answered from the head; else empty
 };
 
 // Tornado's level for a status: info < 400 <= warning < 500 <= error.

@@ -55,7 +55,8 @@ std::string translate_named_groups(const std::string& pattern, std::vector<std::
         }
         std::size_t close = pattern.find('>', i);
         if (pattern.compare(i, 4, "(?P<") != 0 || close == std::string::npos)
-            throw std::invalid_argument("squall: route '" + pattern + "': only (?P<name>...) of Python's (?P syntax is supported");
+            throw std::invalid_argument("squall: route '" + pattern +
+                                        "': only (?P<name>...) of Python's (?P syntax is supported");
         names.push_back(pattern.substr(i + 4, close - i - 4));
         out += '(';
         i = close;
@@ -123,7 +124,7 @@ void application::answer_404_for_every_verb(handler_target& t) {
 struct application::route {
     std::string pattern;
     std::string name;
-    std::optional<std::regex> re;  // none: a literal path
+    std::optional<std::regex> re;          // none: a literal path
     std::vector<std::string> group_names;  // of (?P<name>...) groups, in order
     handler_target target;
     bool from_functions = false;
@@ -147,7 +148,8 @@ application& application::add_route(std::string pattern, std::string name, handl
         literal_.emplace(r->pattern, routes_.size());
     } else {
         try {
-            r->re.emplace(translate_named_groups(r->pattern, r->group_names), std::regex::ECMAScript | std::regex::optimize);
+            r->re.emplace(translate_named_groups(r->pattern, r->group_names),
+                          std::regex::ECMAScript | std::regex::optimize);
         } catch (const std::regex_error& e) {
             throw std::invalid_argument("squall: route '" + r->pattern + "' is not a valid regex: " + e.what());
         }
@@ -169,10 +171,8 @@ application& application::add_fn(std::string pattern, verb v, handler_fn fn) {
         r = routes_.back().get();
         r->from_functions = true;
     }
-    r->target.verbs[static_cast<std::size_t>(v)] = [fn = std::move(fn)](request_handler& h,
-                                                                      const std::vector<std::string>&) {
-        return fn(h);
-    };
+    r->target.verbs[static_cast<std::size_t>(v)] =
+        [fn = std::move(fn)](request_handler& h, const std::vector<std::string>&) { return fn(h); };
     return *this;
 }
 

@@ -42,22 +42,22 @@ namespace squall::http {
 // The request limits (max_target, max_field, max_head, max_fields,
 // max_body, max_chunk_extensions) come from request_limits (http/limits.hpp).
 struct app_settings : request_limits {
-    std::string cookie_secret;           // enables signed cookies
+    std::string cookie_secret;  // enables signed cookies
     // Key rotation (Tornado's dict cookie_secret + key_version): when not
     // empty, values are signed with cookie_secrets[*key_version] and
     // checked with the key their version field names.
     std::map<int, std::string> cookie_secrets;
     std::optional<int> key_version;
-    bool access_log = true;              // one entry per response (http/access_log.hpp)
+    bool access_log = true;  // one entry per response (http/access_log.hpp)
     // Takes the access log entries instead of spdlog (Tornado's log_function).
     std::function<void(const access_entry&)> log_function;
-    std::string server_name = "squall";  // the Server field; empty: none
-    std::chrono::milliseconds header_timeout{30'000};     // the whole head
-    std::chrono::milliseconds body_timeout{30'000};       // between body reads
-    std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
+    std::string server_name = "squall";                               // the Server field; empty: none
+    std::chrono::milliseconds header_timeout{30'000};                 // the whole head
+    std::chrono::milliseconds body_timeout{30'000};                   // between body reads
+    std::chrono::milliseconds keepalive_timeout{60'000};              // idle between requests
     std::chrono::milliseconds write_timeout = default_write_timeout;  // one write
-    std::uint64_t max_drain = 64 * 1024;  // unread body drained after an early answer
-    bool decompress_request = false;      // gzip request bodies, under max_body
+    std::uint64_t max_drain = 64 * 1024;                              // unread body drained after an early answer
+    bool decompress_request = false;                                  // gzip request bodies, under max_body
     // Tornado's static_path: serves the folder at /static/ (with
     // /favicon.ico and /robots.txt) and enables static_url(); see
     // http/static_files.hpp.
@@ -72,7 +72,7 @@ struct app_settings : request_limits {
     // Off by default, unlike Tornado: it costs about 1100 instructions
     // (12%) per GET / of examples/hello (bench/instructions.sh).
     bool etag = false;
-    proxy_settings proxy;                 // trusted proxies, PROXY protocol (http/proxy.hpp)
+    proxy_settings proxy;  // trusted proxies, PROXY protocol (http/proxy.hpp)
 };
 
 using handler_fn = std::function<task<void>(request_handler&)>;
@@ -81,7 +81,7 @@ using handler_fn = std::function<task<void>(request_handler&)>;
 struct handler_target {
     std::function<std::unique_ptr<request_handler>()> make;
     std::array<detail::verb_call, verb_count> verbs{};
-    bool stream_body = false;  // H::stream_request_body: see request_handler::data_received
+    bool stream_body = false;   // H::stream_request_body: see request_handler::data_received
     bool head_from_get = true;  // HEAD is answered by get() (unless supported_methods leaves it out)
     // Methods beyond the seven verbs that H::supported_methods names: they
     // get 405 with Allow on this route (squall has no verb for them), not 501.
@@ -106,12 +106,24 @@ public:
     application& add_named(std::string name, std::string pattern, Args... args) {
         return add_route(std::move(pattern), std::move(name), target_for<H>(std::move(args)...));
     }
-    application& get(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::get, std::move(fn)); }
-    application& post(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::post, std::move(fn)); }
-    application& put(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::put, std::move(fn)); }
-    application& patch(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::patch, std::move(fn)); }
-    application& del(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::delete_, std::move(fn)); }
-    application& options(std::string pattern, handler_fn fn) { return add_fn(std::move(pattern), verb::options, std::move(fn)); }
+    application& get(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::get, std::move(fn));
+    }
+    application& post(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::post, std::move(fn));
+    }
+    application& put(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::put, std::move(fn));
+    }
+    application& patch(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::patch, std::move(fn));
+    }
+    application& del(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::delete_, std::move(fn));
+    }
+    application& options(std::string pattern, handler_fn fn) {
+        return add_fn(std::move(pattern), verb::options, std::move(fn));
+    }
 
     // The handler for paths no route matches (Tornado's default_handler_class).
     // Every verb reaches it (a verb H lacks answers 404 through H's

@@ -50,7 +50,8 @@ bool same_origin(const detail::url_parts& a, const detail::url_parts& b) noexcep
 // into GET (and 301/302 turn a POST into GET, as browsers and curl do);
 // 307/308 keep method and body. Credentials stay with their origin.
 void follow(request& req, int status, const detail::url_parts& from, const detail::url_parts& to) {
-    const bool to_get = (status == 303 && req.method != "HEAD") || ((status == 301 || status == 302) && req.method == "POST");
+    const bool to_get =
+        (status == 303 && req.method != "HEAD") || ((status == 301 || status == 302) && req.method == "POST");
     if (to_get) {
         req.method = "GET";
         req.body.clear();
@@ -72,8 +73,8 @@ void follow(request& req, int status, const detail::url_parts& from, const detai
 
 // One hop on a pooled or new connection, retried once on a new one when
 // a reused connection fails before any byte of an answer.
-task<result<bool>> one_hop(detail::client_pool* pool, const detail::hop_plan* plan, const request* req,
-                           response* out, fetch_timings* t, clock::time_point start) {
+task<result<bool>> one_hop(detail::client_pool* pool, const detail::hop_plan* plan, const request* req, response* out,
+                           fetch_timings* t, clock::time_point start) {
     for (int attempt = 0;; ++attempt) {
         std::unique_ptr<detail::client_conn> c = pool->take(plan->key);
         const bool reused = c != nullptr;
@@ -91,7 +92,8 @@ task<result<bool>> one_hop(detail::client_pool* pool, const detail::hop_plan* pl
         }
         const std::error_code ec = r.error();
         const bool stale = reused && !got && ec != make_error_code(client_errc::canceled) &&
-                           ec != make_error_code(client_errc::timeout) && ec != make_error_code(client_errc::bad_request);
+                           ec != make_error_code(client_errc::timeout) &&
+                           ec != make_error_code(client_errc::bad_request);
         if (!stale || attempt > 0 || !idempotent(*req)) co_return ec;
         *out = response{};
     }
@@ -167,10 +169,8 @@ std::error_code client_error(std::error_code ec) noexcept {
             case EHOSTUNREACH:
             case ENETUNREACH:
             case ETIMEDOUT:
-            case EADDRNOTAVAIL:
-                return client_errc::connect;
-            default:
-                break;
+            case EADDRNOTAVAIL: return client_errc::connect;
+            default: break;
         }
     }
     return client_errc::closed;

@@ -99,8 +99,8 @@ std::vector<std::pair<std::string_view, std::string_view>> parse_cookies(std::st
 
 std::string create_signed_value(std::string_view secret, std::string_view name, std::string_view value,
                                 std::int64_t now_seconds, int key_version) {
-    std::string to_sign = "2|" + field(std::to_string(key_version)) + "|" + field(std::to_string(now_seconds)) +
-                          "|" + field(name) + "|" + field(crypto::base64_encode(value)) + "|";
+    std::string to_sign = "2|" + field(std::to_string(key_version)) + "|" + field(std::to_string(now_seconds)) + "|" +
+                          field(name) + "|" + field(crypto::base64_encode(value)) + "|";
     return to_sign + crypto::hex(crypto::hmac_sha256(secret, to_sign));
 }
 
@@ -146,7 +146,9 @@ std::string set_cookie_field(std::string_view name, std::string_view value, cons
     if (!expires && o.expires_days)
         expires = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                             std::chrono::duration<double>(*o.expires_days * 86400.0));
-    if (expires) out += "; expires=" + detail::format_http_date(std::chrono::floor<std::chrono::seconds>(*expires).time_since_epoch().count());
+    if (expires)
+        out += "; expires=" +
+               detail::format_http_date(std::chrono::floor<std::chrono::seconds>(*expires).time_since_epoch().count());
     if (o.httponly) out += "; HttpOnly";
     if (o.max_age) out += "; Max-Age=" + std::to_string(*o.max_age);
     if (!o.path.empty()) out += "; Path=" + o.path;

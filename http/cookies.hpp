@@ -34,10 +34,10 @@ namespace squall::http {
 std::vector<std::pair<std::string_view, std::string_view>> parse_cookies(std::string_view field);
 
 struct cookie_options {
-    std::string domain;    // empty: none
+    std::string domain;      // empty: none
     std::string path = "/";  // empty: none
     std::optional<std::chrono::system_clock::time_point> expires;
-    std::optional<double> expires_days;  // Tornado's expires_days: now + days, unless expires is set
+    std::optional<double> expires_days;   // Tornado's expires_days: now + days, unless expires is set
     std::optional<std::int64_t> max_age;  // seconds
     bool secure = false;
     bool httponly = false;

@@ -8,11 +8,11 @@
 namespace squall::http {
 namespace {
 
+using detail::element_value;
 using detail::next_parameter;
 using detail::parameter;
 using detail::quoted_pairs;
 using detail::trim_ows;
-using detail::element_value;
 using detail::unquote;
 
 // The value of parameter `name` in a parameter list like
@@ -127,8 +127,8 @@ result<form_data> parse_multipart(std::string_view body, std::string_view bounda
         std::size_t content_at = std::min(head_end + 4, next);
         std::string content(body.substr(content_at, next - content_at));
         if (head->filename && !head->filename->empty()) {
-            out.files.emplace_back(std::move(*head->name),
-                                   uploaded_file{std::move(*head->filename), std::move(head->type), std::move(content)});
+            out.files.emplace_back(std::move(*head->name), uploaded_file{std::move(*head->filename),
+                                                                         std::move(head->type), std::move(content)});
         } else {
             out.fields.emplace_back(std::move(*head->name), std::move(content));
         }

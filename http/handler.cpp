@@ -217,7 +217,8 @@ void request_handler::write(const nlohmann::json& value) {
     // rather than an exception; "</" is written "<\/" as Tornado's
     // json_encode does, so the JSON can sit in a <script> element.
     std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.insert(at + 1, "\\");
+    for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3))
+        text.insert(at + 1, "\\");
     write(std::string_view(text));
 }
 

@@ -41,7 +41,9 @@ public:
         : cancel_callback(&stop_accepting_on_shutdown::fire), l_(l) {}
 
 private:
-    static void fire(cancel_callback* cb) noexcept { static_cast<stop_accepting_on_shutdown*>(cb)->l_->stop_accepting(); }
+    static void fire(cancel_callback* cb) noexcept {
+        static_cast<stop_accepting_on_shutdown*>(cb)->l_->stop_accepting();
+    }
     listener* l_;
 };
 

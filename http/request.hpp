@@ -47,11 +47,11 @@ struct request_head {
     int version_major = 1;
     int version_minor = 1;
     header_list headers;
-    bool keep_alive = true;   // after Connection and version rules
+    bool keep_alive = true;  // after Connection and version rules
     bool chunked = false;
     std::optional<std::uint64_t> content_length;
     bool expect_continue = false;
-    bool upgrade = false;     // Connection: upgrade with an Upgrade field
+    bool upgrade = false;  // Connection: upgrade with an Upgrade field
 
     bool is(std::string_view m) const noexcept { return method == m; }
 };

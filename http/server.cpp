@@ -120,8 +120,9 @@ std::vector<address> resolve_host(const std::string& host, std::uint16_t port) {
 
 int serve(const application& app, const server_options& opts) {
     if (loop::current())
-        spdlog::warn("squall: serve() runs loops of its own; what was set up on this thread's loop will not run "
-                     "(use server_options::on_start)");
+        spdlog::warn(
+            "squall: serve() runs loops of its own; what was set up on this thread's loop will not run "
+            "(use server_options::on_start)");
     std::vector<address> addrs = resolve_host(opts.host, opts.port);
     bool reuse_port = opts.run.threads > 1;
     const application* a = &app;

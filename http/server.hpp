@@ -26,8 +26,8 @@
 #include <squall/engine/listener.hpp>
 #include <squall/engine/server.hpp>
 #include <squall/engine/stream.hpp>
-#include <squall/engine/tls.hpp>
 #include <squall/engine/task.hpp>
+#include <squall/engine/tls.hpp>
 #include <squall/http/application.hpp>
 
 namespace squall::http {

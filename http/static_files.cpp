@@ -52,7 +52,7 @@ std::string static_root::version(std::string_view rel_path) const {
     auto safe = detail::make_safe_path(rel_path, opts_.allow_dotfiles);
     if (safe.refuse || safe.dir) return {};
     unique_fd fd(openat2_blocking(dir_.get(), safe.rel));
-    struct stat st{};
+    struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
     std::string key = std::to_string(dir_.get()) + '/' + safe.rel;
     std::lock_guard lk(mu);

@@ -49,9 +49,9 @@ struct static_options {
     std::string root;
     std::string default_filename = "index.html";  // empty: folders are 403
     bool allow_dotfiles = false;
-    bool compress = false;          // .gz siblings and gzip of small text files
+    bool compress = false;           // .gz siblings and gzip of small text files
     std::size_t compress_min = 256;  // bytes
-    bool splice = true;             // large bodies by splice, else read + send
+    bool splice = true;              // large bodies by splice, else read + send
     std::size_t memory_max = 64 * 1024;
     std::chrono::milliseconds cache_valid{1000};
     std::string cache_control;  // for unversioned responses; empty: none

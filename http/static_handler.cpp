@@ -35,12 +35,12 @@ std::string range_field(std::uint64_t first, std::uint64_t length, std::uint64_t
     return "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) + "/" + std::to_string(size);
 }
 
-std::string multipart(const std::string& content, const std::vector<detail::byte_range>& ranges,
-                      std::string_view type, const std::string& boundary) {
+std::string multipart(const std::string& content, const std::vector<detail::byte_range>& ranges, std::string_view type,
+                      const std::string& boundary) {
     std::string out;
     for (const auto& r : ranges) {
-        out += "--" + boundary + "\r\nContent-Type: " + std::string(type) + "\r\nContent-Range: " +
-               range_field(r.first, r.length, content.size()) + "\r\n\r\n";
+        out += "--" + boundary + "\r\nContent-Type: " + std::string(type) +
+               "\r\nContent-Range: " + range_field(r.first, r.length, content.size()) + "\r\n\r\n";
         out.append(content, r.first, r.length);
         out += "\r\n";
     }
@@ -51,8 +51,8 @@ std::string multipart(const std::string& content, const std::vector<detail::byte
 }  // namespace
 
 struct static_file_handler::chosen {
-    file_ptr file;         // the bytes sent (maybe a .gz sibling)
-    file_ptr identity;     // the file asked for
+    file_ptr file;          // the bytes sent (maybe a .gz sibling)
+    file_ptr identity;      // the file asked for
     bool gzip_now = false;  // compress the in-memory content here
     bool varies = false;    // Vary: Accept-Encoding
 };

@@ -112,8 +112,7 @@ public:
             std::string text;
             try {
                 text = read_beneath(dir_, name).text;
-            } catch (const std::runtime_error&) {
-            }
+            } catch (const std::runtime_error&) {}
             slot = std::make_unique<mst::data>(mst::partial([text] { return text; }));
         }
         return slot.get();

@@ -34,8 +34,8 @@ std::string url_encode(std::string_view s) {
     static const char digits[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                          c == '-' || c == '_' || c == '.' || c == '~';
+        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                          c == '_' || c == '.' || c == '~';
         if (unreserved) {
             out.push_back(static_cast<char>(c));
         } else {

@@ -6,9 +6,9 @@
 
 #include <squall/engine/connect.hpp>
 #include <squall/engine/socket.hpp>
+#include <squall/engine/time.hpp>
 #include <squall/engine/tls.hpp>
 #include <squall/engine/tls_stream.hpp>
-#include <squall/engine/time.hpp>
 #include <squall/http/request.hpp>
 #include <squall/ws/handshake.hpp>
 
@@ -127,7 +127,8 @@ task<result<std::shared_ptr<connection>>> open_client(ws_url u, client_options o
     int status = 0;
     http::header_list f;
     if (!parse_response(head, &status, &f) || status != 101) co_return errc::handshake_failed;
-    if (!has_token(f, "upgrade", "websocket") || !has_token(f, "connection", "upgrade")) co_return errc::handshake_failed;
+    if (!has_token(f, "upgrade", "websocket") || !has_token(f, "connection", "upgrade"))
+        co_return errc::handshake_failed;
     auto accept = f.get("sec-websocket-accept");
     if (!accept || *accept != accept_key(key)) co_return errc::handshake_failed;
     std::string protocol;

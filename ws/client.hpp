@@ -43,7 +43,7 @@ task<result<std::shared_ptr<connection>>> websocket_connect(std::string url, cli
 
 // The parts of a ws:// or wss:// URL; false when it is not one.
 struct ws_url {
-    std::string host;  // without brackets for IPv6
+    std::string host;          // without brackets for IPv6
     std::uint16_t port = 80;   // 443 for wss://
     bool tls = false;          // wss://
     std::string target = "/";  // path and query

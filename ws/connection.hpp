@@ -48,16 +48,16 @@
 #include <vector>
 
 #include <squall/engine/buffer_ring.hpp>
+#include <squall/engine/byte_stream.hpp>
 #include <squall/engine/cancel.hpp>
 #include <squall/engine/result.hpp>
-#include <squall/engine/byte_stream.hpp>
 #include <squall/engine/sync.hpp>
 #include <squall/engine/task.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/http/limits.hpp>
 #include <squall/ws/deflate.hpp>
-#include <squall/ws/frame.hpp>
 #include <squall/ws/detail/send_queue.hpp>
+#include <squall/ws/frame.hpp>
 #include <squall/ws/reader.hpp>
 #include <squall/ws/writer.hpp>
 
@@ -82,8 +82,8 @@ enum class overflow_policy {
 
 struct connection_options {
     std::size_t max_message_size = default_max_message_size;  // also after inflating
-    clock::duration ping_interval{0};                 // zero: no pings
-    clock::duration ping_timeout{0};                  // zero: max(3 x interval, 30 s)
+    clock::duration ping_interval{0};                         // zero: no pings
+    clock::duration ping_timeout{0};                          // zero: max(3 x interval, 30 s)
     clock::duration close_timeout = std::chrono::seconds(5);
     std::size_t max_frame_size = 0;  // outgoing fragments; zero: one frame per message
     deflate_options deflate;         // permessage-deflate, when enabled and agreed
@@ -177,10 +177,10 @@ private:
     buffer_lease lease_;
     std::span<std::byte> in_;
 
-    bool closed_ = false;      // no more reads or writes
+    bool closed_ = false;  // no more reads or writes
     bool close_sent_ = false;
-    bool broken_ = false;      // a write failed or was cut: the stream is unusable
-    bool finished_ = false;    // finish() ran: the stream may be gone
+    bool broken_ = false;    // a write failed or was cut: the stream is unusable
+    bool finished_ = false;  // finish() ran: the stream may be gone
     std::uint16_t close_code_ = close_code::abnormal;
     std::string close_reason_;
     clock::time_point close_deadline_{};

@@ -54,7 +54,7 @@ struct frame_header {
     std::uint8_t raw_opcode = 0;  // as sent: may be a reserved value
     bool masked = false;
     mask_key mask{};
-    std::uint64_t length = 0;       // payload bytes
+    std::uint64_t length = 0;     // payload bytes
     std::size_t header_size = 0;  // bytes the header took on the wire
 
     opcode op() const noexcept { return static_cast<opcode>(raw_opcode); }

@@ -78,7 +78,8 @@ task<bool> websocket_handler::handshake(std::optional<deflate_params>* deflate, 
         }
     }
     std::string answer;
-    if (ws_options.deflate.enabled) *deflate = negotiate_deflate(joined_header(f, "sec-websocket-extensions"), ws_options.deflate, &answer);
+    if (ws_options.deflate.enabled)
+        *deflate = negotiate_deflate(joined_header(f, "sec-websocket-extensions"), ws_options.deflate, &answer);
     set_status(101);
     set_header("Upgrade", "websocket");
     set_header("Connection", "Upgrade");
@@ -119,8 +120,8 @@ task<void> websocket_handler::get() {
     if (!ok) co_return;
     auto taken = co_await detach();
     if (!taken) co_return;
-    conn_ = std::make_shared<connection>(std::move(taken->stream), std::move(taken->buffered), role::server, ws_options, deflate,
-                                         std::move(protocol));
+    conn_ = std::make_shared<connection>(std::move(taken->stream), std::move(taken->buffered), role::server, ws_options,
+                                         deflate, std::move(protocol));
     going_away_on_shutdown goodbye(conn_);
     if (taken->shutdown.can_be_cancelled() && !goodbye.attach(taken->shutdown.state())) {
         result<void> c = co_await conn_->close(close_code::going_away, "server shutting down");

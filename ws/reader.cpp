@@ -155,7 +155,8 @@ event message_reader::end_frame() {
     if (compressed_) {
         std::size_t at = msg_.size();
         auto st = inflate_->feed({}, true, msg_, opts_.max_message_size);
-        if (st == inflater::status::too_big) return fail(close_code::message_too_big, "message too big after inflating");
+        if (st == inflater::status::too_big)
+            return fail(close_code::message_too_big, "message too big after inflating");
         if (st == inflater::status::bad_data) return fail(close_code::invalid_payload, "bad deflate data");
         if (!binary_ && !utf8_.feed(std::string_view(msg_).substr(at)))
             return fail(close_code::invalid_payload, "invalid UTF-8 in a text message");
@@ -167,12 +168,9 @@ event message_reader::end_frame() {
 
 event message_reader::control_end() {
     switch (h_.op()) {
-        case opcode::ping:
-            return {event_kind::ping, false, control_, 0};
-        case opcode::pong:
-            return {event_kind::pong, false, control_, 0};
-        default:
-            break;
+        case opcode::ping: return {event_kind::ping, false, control_, 0};
+        case opcode::pong: return {event_kind::pong, false, control_, 0};
+        default: break;
     }
     if (control_.empty()) return {event_kind::close, false, {}, close_code::no_status};
     if (control_.size() == 1) return fail(close_code::protocol_error, "close frame with a one-byte body");

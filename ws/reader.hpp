@@ -43,9 +43,9 @@ enum class event_kind { need_more, message, ping, pong, close, fail };
 
 struct event {
     event_kind kind = event_kind::need_more;
-    bool binary = false;    // message: binary or text
-    std::string_view data;  // message payload, ping/pong payload, close or fail reason
-    std::uint16_t code = 0; // close: the peer's code (1005 when none); fail: the code to send
+    bool binary = false;     // message: binary or text
+    std::string_view data;   // message payload, ping/pong payload, close or fail reason
+    std::uint16_t code = 0;  // close: the peer's code (1005 when none); fail: the code to send
 };
 
 class message_reader {

@@ -25,7 +25,7 @@ public:
     void reset() noexcept { *this = utf8_validator{}; }
 
 private:
-    std::uint8_t need_ = 0;  // continuation bytes still expected
+    std::uint8_t need_ = 0;               // continuation bytes still expected
     std::uint8_t lo_ = 0x80, hi_ = 0xBF;  // range allowed for the next one
     bool failed_ = false;
 };

@@ -35,9 +35,9 @@
 namespace squall::ws {
 
 struct writer_options {
-    bool mask = false;                 // a client masks every frame
-    std::size_t max_frame_size = 0;    // data fragments; zero: one frame per message
-    std::size_t min_deflate = 0;       // smaller data messages go uncompressed
+    bool mask = false;                   // a client masks every frame
+    std::size_t max_frame_size = 0;      // data fragments; zero: one frame per message
+    std::size_t min_deflate = 0;         // smaller data messages go uncompressed
     std::size_t borrow_from = 8 * 1024;  // refer to (not copy) payloads this large; zero: always copy
 };
 
@@ -48,7 +48,7 @@ struct wire_message {
     std::string bytes;
     std::span<const std::byte> borrowed;
     std::vector<std::pair<std::size_t, std::size_t>> heads;  // (offset in bytes, size)
-    std::size_t frame_size = 0;  // payload bytes per fragment, with `borrowed`
+    std::size_t frame_size = 0;                              // payload bytes per fragment, with `borrowed`
 
     std::size_t size() const noexcept { return bytes.size() + borrowed.size(); }
     void clear() noexcept;

@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     // default 4 KiB suits servers with many small requests, while a client
     // reading large bodies pays a completion per buffer.
     loop_options lo;
-    if (const char* size = std::getenv("SQUALL_RECV_BUFFER_SIZE")) lo.recv_buffer_size = static_cast<unsigned>(std::atoi(size));
+    if (const char* size = std::getenv("SQUALL_RECV_BUFFER_SIZE"))
+        lo.recv_buffer_size = static_cast<unsigned>(std::atoi(size));
     if (const char* n = std::getenv("SQUALL_RECV_BUFFERS")) lo.recv_buffers = static_cast<unsigned>(std::atoi(n));
     loop l(lo);
     http::client_options o;

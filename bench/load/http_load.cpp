@@ -11,11 +11,11 @@
 #include <string_view>
 #include <system_error>
 
+#include "load/load.hpp"
+#include "load/response_scanner.hpp"
 #include <squall/engine/connect.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
-#include "load/load.hpp"
-#include "load/response_scanner.hpp"
 
 namespace squall::load {
 
@@ -33,8 +33,8 @@ unsigned worker::take(unsigned n) noexcept {
 
 bool worker::check(int status, std::uint64_t body_bytes) {
     if (status != cfg->expect_status) {
-        error(error_kind::status, "status " + std::to_string(status) + ", expected " +
-                                      std::to_string(cfg->expect_status));
+        error(error_kind::status,
+              "status " + std::to_string(status) + ", expected " + std::to_string(cfg->expect_status));
         return false;
     }
     auto len = static_cast<std::int64_t>(body_bytes);

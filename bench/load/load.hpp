@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "load/histogram.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/socket.hpp>
 #include <squall/engine/stream.hpp>
-#include <squall/engine/tls_stream.hpp>
 #include <squall/engine/sync.hpp>
 #include <squall/engine/task.hpp>
-#include "load/histogram.hpp"
+#include <squall/engine/tls_stream.hpp>
 
 namespace squall::load {
 
@@ -35,34 +35,34 @@ struct config {
     std::uint16_t port = 80;
     std::shared_ptr<tls_context> tls;  // https:// and wss://: the client context
     std::string url;
-    std::string request;          // one request, as sent
-    bool head_method = false;     // responses carry no body
+    std::string request;       // one request, as sent
+    bool head_method = false;  // responses carry no body
     unsigned connections = 10;
     unsigned threads = 1;
     unsigned pipeline = 1;
-    double duration = 10;         // seconds; 0 with --requests: until they are done
-    std::uint64_t requests = 0;   // 0: no count limit
-    double rate = 0;              // requests/s over all connections; 0: as fast as answered
-    double timeout = 5;           // seconds a response may take
+    double duration = 10;        // seconds; 0 with --requests: until they are done
+    std::uint64_t requests = 0;  // 0: no count limit
+    double rate = 0;             // requests/s over all connections; 0: as fast as answered
+    double timeout = 5;          // seconds a response may take
     int expect_status = 200;
     std::int64_t expect_length = -1;  // body bytes; -1: the first response's length
     bool ws = false;
     std::size_t ws_size = 64;
     bool ws_deflate = false;
-    std::string host_header;      // for the WebSocket handshake
+    std::string host_header;  // for the WebSocket handshake
     std::string path;
 };
 
 enum class error_kind { connect, read, write, timeout, status, length, parse, closed, count_ };
-inline constexpr std::array<const char*, 8> error_names = {"connect", "read", "write", "timeout",
-                                                          "status", "length", "parse", "closed"};
+inline constexpr std::array<const char*, 8> error_names = {"connect", "read",   "write", "timeout",
+                                                           "status",  "length", "parse", "closed"};
 
 struct worker {
     const config* cfg = nullptr;
     loop* l = nullptr;
     unsigned first_conn = 0;  // index of this worker's first connection over all threads
     unsigned conns = 0;
-    double rate = 0;          // this worker's share of --rate
+    double rate = 0;                                                   // this worker's share of --rate
     std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();  // requests left to send
 
     // Start when every connection is up; stop sending at stop_at.

@@ -58,13 +58,10 @@ void response_scanner::reset_message() noexcept {
 
 bool response_scanner::step(std::string_view data, std::size_t& used) {
     switch (state_) {
-    case state::head:
-        return scan_head(data, used);
-    case state::body_length:
-    case state::body_until_close:
-        return scan_body(data, used);
-    default:
-        return scan_chunked(data, used);
+        case state::head: return scan_head(data, used);
+        case state::body_length:
+        case state::body_until_close: return scan_body(data, used);
+        default: return scan_chunked(data, used);
     }
 }
 
@@ -131,30 +128,29 @@ bool response_scanner::parse_head(std::string_view head) {
 
 bool response_scanner::parse_header(std::string_view name, std::string_view value) {
     switch (lower(name.front())) {
-    case 'c':
-        if (iequals(name, "content-length")) {
-            if (value.empty() || value.size() > 18) return fail("bad Content-Length");
-            std::uint64_t n = 0;
-            for (char c : value) {
-                if (c < '0' || c > '9') return fail("bad Content-Length");
-                n = n * 10 + static_cast<std::uint64_t>(c - '0');
+        case 'c':
+            if (iequals(name, "content-length")) {
+                if (value.empty() || value.size() > 18) return fail("bad Content-Length");
+                std::uint64_t n = 0;
+                for (char c : value) {
+                    if (c < '0' || c > '9') return fail("bad Content-Length");
+                    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+                }
+                if (has_length_ && n != length_) return fail("conflicting Content-Length headers");
+                has_length_ = true;
+                length_ = n;
+            } else if (iequals(name, "connection")) {
+                if (has_token(value, "close")) info_.close = true;
+                else if (has_token(value, "keep-alive")) info_.close = false;
             }
-            if (has_length_ && n != length_) return fail("conflicting Content-Length headers");
-            has_length_ = true;
-            length_ = n;
-        } else if (iequals(name, "connection")) {
-            if (has_token(value, "close")) info_.close = true;
-            else if (has_token(value, "keep-alive")) info_.close = false;
-        }
-        return true;
-    case 't':
-        if (iequals(name, "transfer-encoding")) {
-            if (!has_token(value, "chunked")) return fail("unsupported Transfer-Encoding");
-            chunked_ = true;
-        }
-        return true;
-    default:
-        return true;
+            return true;
+        case 't':
+            if (iequals(name, "transfer-encoding")) {
+                if (!has_token(value, "chunked")) return fail("unsupported Transfer-Encoding");
+                chunked_ = true;
+            }
+            return true;
+        default: return true;
     }
 }
 
@@ -196,67 +192,66 @@ bool response_scanner::scan_chunked(std::string_view data, std::size_t& used) {
     while (i < data.size() && !done_) {
         char c = data[i];
         switch (state_) {
-        case state::chunk_size: {
-            int v = hex_value(c);
-            if (v >= 0) {
-                if (++size_digits_ > 15) return fail("chunk size too large");
-                remaining_ = remaining_ * 16 + static_cast<unsigned>(v);
-            } else if (size_digits_ == 0) {
-                return fail("malformed chunk size");
-            } else if (c == ';' || c == ' ' || c == '\t') {
-                state_ = state::chunk_ext;
-            } else if (c == '\r') {
-                state_ = state::chunk_size_lf;
-            } else {
-                return fail("malformed chunk size");
+            case state::chunk_size: {
+                int v = hex_value(c);
+                if (v >= 0) {
+                    if (++size_digits_ > 15) return fail("chunk size too large");
+                    remaining_ = remaining_ * 16 + static_cast<unsigned>(v);
+                } else if (size_digits_ == 0) {
+                    return fail("malformed chunk size");
+                } else if (c == ';' || c == ' ' || c == '\t') {
+                    state_ = state::chunk_ext;
+                } else if (c == '\r') {
+                    state_ = state::chunk_size_lf;
+                } else {
+                    return fail("malformed chunk size");
+                }
+                ++i;
+                break;
             }
-            ++i;
-            break;
-        }
-        case state::chunk_ext:
-            if (c == '\r') state_ = state::chunk_size_lf;
-            ++i;
-            break;
-        case state::chunk_size_lf:
-            if (c != '\n') return fail("malformed chunk size line");
-            state_ = remaining_ == 0 ? state::trailer_line : state::chunk_data;
-            trailer_empty_ = true;
-            ++i;
-            break;
-        case state::chunk_data: {
-            std::uint64_t n = std::min<std::uint64_t>(remaining_, data.size() - i);
-            remaining_ -= n;
-            info_.body_bytes += n;
-            i += static_cast<std::size_t>(n);
-            if (remaining_ == 0) state_ = state::chunk_data_cr;
-            break;
-        }
-        case state::chunk_data_cr:
-            if (c != '\r') return fail("chunk data longer than its size");
-            state_ = state::chunk_data_lf;
-            ++i;
-            break;
-        case state::chunk_data_lf:
-            if (c != '\n') return fail("chunk data longer than its size");
-            state_ = state::chunk_size;
-            size_digits_ = 0;
-            remaining_ = 0;
-            ++i;
-            break;
-        case state::trailer_line:
-            if (c == '\r') state_ = state::trailer_lf;
-            else trailer_empty_ = false;
-            ++i;
-            break;
-        case state::trailer_lf:
-            if (c != '\n') return fail("malformed trailer");
-            if (trailer_empty_) done_ = true;
-            state_ = state::trailer_line;
-            trailer_empty_ = true;
-            ++i;
-            break;
-        default:
-            return fail("scanner state");
+            case state::chunk_ext:
+                if (c == '\r') state_ = state::chunk_size_lf;
+                ++i;
+                break;
+            case state::chunk_size_lf:
+                if (c != '\n') return fail("malformed chunk size line");
+                state_ = remaining_ == 0 ? state::trailer_line : state::chunk_data;
+                trailer_empty_ = true;
+                ++i;
+                break;
+            case state::chunk_data: {
+                std::uint64_t n = std::min<std::uint64_t>(remaining_, data.size() - i);
+                remaining_ -= n;
+                info_.body_bytes += n;
+                i += static_cast<std::size_t>(n);
+                if (remaining_ == 0) state_ = state::chunk_data_cr;
+                break;
+            }
+            case state::chunk_data_cr:
+                if (c != '\r') return fail("chunk data longer than its size");
+                state_ = state::chunk_data_lf;
+                ++i;
+                break;
+            case state::chunk_data_lf:
+                if (c != '\n') return fail("chunk data longer than its size");
+                state_ = state::chunk_size;
+                size_digits_ = 0;
+                remaining_ = 0;
+                ++i;
+                break;
+            case state::trailer_line:
+                if (c == '\r') state_ = state::trailer_lf;
+                else trailer_empty_ = false;
+                ++i;
+                break;
+            case state::trailer_lf:
+                if (c != '\n') return fail("malformed trailer");
+                if (trailer_empty_) done_ = true;
+                state_ = state::trailer_line;
+                trailer_empty_ = true;
+                ++i;
+                break;
+            default: return fail("scanner state");
         }
     }
     used = i;

@@ -69,8 +69,19 @@ public:
     const std::string& error() const noexcept { return error_; }
 
 private:
-    enum class state { head, body_length, body_until_close, chunk_size, chunk_ext, chunk_size_lf, chunk_data,
-                       chunk_data_cr, chunk_data_lf, trailer_line, trailer_lf };
+    enum class state {
+        head,
+        body_length,
+        body_until_close,
+        chunk_size,
+        chunk_ext,
+        chunk_size_lf,
+        chunk_data,
+        chunk_data_cr,
+        chunk_data_lf,
+        trailer_line,
+        trailer_lf
+    };
 
     bool step(std::string_view data, std::size_t& used);
     bool scan_head(std::string_view data, std::size_t& used);
@@ -89,7 +100,7 @@ private:
     bool head_request_ = false;
     bool chunked_ = false;
     bool has_length_ = false;
-    std::uint64_t length_ = 0;   // Content-Length
+    std::uint64_t length_ = 0;     // Content-Length
     std::uint64_t remaining_ = 0;  // of the body or of the current chunk
     unsigned size_digits_ = 0;
     bool trailer_empty_ = true;

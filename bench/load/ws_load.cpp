@@ -22,10 +22,10 @@
 #include <string>
 #include <string_view>
 
+#include "load/load.hpp"
 #include <squall/engine/crypto.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
-#include "load/load.hpp"
 
 namespace squall::load {
 
@@ -102,9 +102,9 @@ std::string deflate_once(const std::string& payload) {
 }
 
 struct ws_conn {
-    std::string payload;     // the message, as it must come back
-    std::string wire;        // what goes into the frame (compressed or not)
-    std::string frame;       // header + masked wire, rebuilt per message
+    std::string payload;  // the message, as it must come back
+    std::string wire;     // what goes into the frame (compressed or not)
+    std::string frame;    // header + masked wire, rebuilt per message
     std::uint64_t rng;
     bool deflate = false;
     // Receive state.
@@ -113,10 +113,10 @@ struct ws_conn {
     std::uint64_t left = 0;  // payload bytes of the current frame still to come
     bool in_frame = false, fin = false, compressed = false, control = false;
     std::string message, inflated;  // the message being received
-    unsigned opcode = 0;             // of the frame being received
-    std::string ping;                // a ping's payload, answered with a pong
+    unsigned opcode = 0;            // of the frame being received
+    std::string ping;               // a ping's payload, answered with a pong
     bool pong_due = false;
-    std::string carry;               // bytes that came after an echo, scanned before the next send
+    std::string carry;  // bytes that came after an echo, scanned before the next send
     inflater inf;
 
     std::uint32_t next_mask() {
@@ -375,9 +375,14 @@ task<void> ws_connection(worker* w, unsigned index) {
             std::uint32_t m = c->next_mask();
             unsigned char mask[4];
             std::memcpy(mask, &m, 4);
-            std::string close_frame = {'\x88', '\x82', static_cast<char>(mask[0]), static_cast<char>(mask[1]),
-                                       static_cast<char>(mask[2]), static_cast<char>(mask[3]),
-                                       static_cast<char>(0x03 ^ mask[0]), static_cast<char>(0xE8 ^ mask[1])};
+            std::string close_frame = {'\x88',
+                                       '\x82',
+                                       static_cast<char>(mask[0]),
+                                       static_cast<char>(mask[1]),
+                                       static_cast<char>(mask[2]),
+                                       static_cast<char>(mask[3]),
+                                       static_cast<char>(0x03 ^ mask[0]),
+                                       static_cast<char>(0xE8 ^ mask[1])};
             auto closed = co_await s.write(close_frame);
             (void)closed;
             break;

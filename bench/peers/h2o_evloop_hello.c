@@ -25,8 +25,7 @@ static h2o_context_t ctx;
 static h2o_accept_ctx_t accept_ctx;
 static volatile sig_atomic_t stopping;
 
-static int hello(h2o_handler_t *self, h2o_req_t *req)
-{
+static int hello(h2o_handler_t* self, h2o_req_t* req) {
     (void)self;
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
         !h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/")))
@@ -39,27 +38,22 @@ static int hello(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    h2o_socket_t *sock;
-    if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
-        return;
+static void on_accept(h2o_socket_t* listener, const char* err) {
+    h2o_socket_t* sock;
+    if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL) return;
     h2o_accept(&accept_ctx, sock);
 }
 
-static int listen_on(const char *host, int port)
-{
+static int listen_on(const char* host, int port) {
     struct sockaddr_in addr;
     int fd, one = 1;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons((unsigned short)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return -1;
-    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-        return -1;
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return -1;
+    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) return -1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
+        bind(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
         close(fd);
         return -1;
     }
@@ -67,15 +61,13 @@ static int listen_on(const char *host, int port)
     return 0;
 }
 
-static void on_signal(int sig)
-{
+static void on_signal(int sig) {
     (void)sig;
     stopping = 1;
 }
 
-int main(int argc, char **argv)
-{
-    const char *host = "127.0.0.1";
+int main(int argc, char** argv) {
+    const char* host = "127.0.0.1";
     int port = 8888, i;
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0) {
@@ -91,7 +83,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     h2o_config_init(&config);
-    h2o_pathconf_t *path = h2o_config_register_path(
+    h2o_pathconf_t* path = h2o_config_register_path(
         h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535), "/", 0);
     h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = hello;
     h2o_context_init(&ctx, h2o_evloop_create(), &config);

@@ -28,9 +28,8 @@ void dns_cache::put(const std::string& key, dns_answer answer, clock::time_point
 void dns_cache::make_room(clock::time_point now) {
     std::erase_if(map_, [now](const auto& kv) { return kv.second.expires <= now; });
     while (map_.size() >= max_) {
-        auto soonest = std::min_element(map_.begin(), map_.end(), [](const auto& a, const auto& b) {
-            return a.second.expires < b.second.expires;
-        });
+        auto soonest = std::min_element(
+            map_.begin(), map_.end(), [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
         map_.erase(soonest);
     }
 }

@@ -2,8 +2,8 @@
 
 namespace squall::detail {
 
-bool handoff_node::park(std::coroutine_handle<> h, cancel_state* token,
-                        std::optional<clock::time_point> deadline, handoff_list& list) {
+bool handoff_node::park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                        handoff_list& list) {
     // The waiter gets no waiter_list: this node's own links play that part,
     // so that the primitive can reach the awaitable it wakes.
     if (!w_.park(h, token, deadline, nullptr)) return false;

@@ -42,8 +42,8 @@ public:
 
     // Parks the task on `list`. Returns false, without parking, when the
     // token is already cancelled (status() is then errc::canceled).
-    bool park(std::coroutine_handle<> h, cancel_state* token,
-              std::optional<clock::time_point> deadline, handoff_list& list);
+    bool park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+              handoff_list& list);
     // Leaves the list; the resumed task calls it before looking at granted().
     void unlink() noexcept;
 

@@ -19,7 +19,7 @@ public:
         return w_.park(h, token_of(h), std::nullopt, &s_->writers_);
     }
     result<void> await_resume() noexcept {
-        if (s_->write_error_) return s_->write_error_;  // poisoned, before or while waiting
+        if (s_->write_error_) return s_->write_error_;                            // poisoned, before or while waiting
         if (w_.state() == detail::waiter::outcome::waiting) s_->writing_ = true;  // did not suspend
         return w_.status();  // woken: the previous writer handed the turn over
     }

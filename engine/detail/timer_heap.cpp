@@ -130,4 +130,3 @@ void timer_heap::release(std::uint32_t slot) noexcept {
 }
 
 }  // namespace squall::detail
-

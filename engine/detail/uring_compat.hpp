@@ -46,8 +46,8 @@ inline constexpr std::uint8_t op_listen = 57;  // IORING_OP_LISTEN, 6.11
 // IORING_OP_URING_CMD on a socket: cmd_op values (enum io_uring_socket_op).
 inline constexpr std::uint32_t socket_op_getsockopt = 2;  // SOCKET_URING_OP_GETSOCKOPT, 6.7
 inline constexpr std::uint32_t socket_op_setsockopt = 3;  // SOCKET_URING_OP_SETSOCKOPT, 6.7
-inline constexpr unsigned register_napi = 27;    // IORING_REGISTER_NAPI, 6.9
-inline constexpr unsigned unregister_napi = 28;  // IORING_UNREGISTER_NAPI, 6.9
+inline constexpr unsigned register_napi = 27;             // IORING_REGISTER_NAPI, 6.9
+inline constexpr unsigned unregister_napi = 28;           // IORING_UNREGISTER_NAPI, 6.9
 // io_uring_buf_reg.flags (enum io_uring_register_pbuf_ring_flags).
 inline constexpr std::uint16_t pbuf_ring_inc = 2;  // IOU_PBUF_RING_INC, 6.12
 
@@ -82,8 +82,7 @@ inline void prep_listen(io_uring_sqe* s, int fd, int backlog) noexcept {
 // io_uring_prep_cmd_sock(SOCKET_URING_OP_SETSOCKOPT): the 6.7 SQE puts
 // level/optname where `addr` is, optlen where `file_index` is and optval
 // where `addr3` is; liburing 2.3's struct has no names for them.
-inline void prep_setsockopt(io_uring_sqe* s, int fd, int level, int optname, const void* optval,
-                            int optlen) noexcept {
+inline void prep_setsockopt(io_uring_sqe* s, int fd, int level, int optname, const void* optval, int optlen) noexcept {
     io_uring_prep_rw(IORING_OP_URING_CMD, s, fd, nullptr, 0, 0);
     s->cmd_op = socket_op_setsockopt;
     auto l = static_cast<std::uint32_t>(level), n = static_cast<std::uint32_t>(optname);
@@ -123,8 +122,8 @@ inline int submit_and_wait_min(io_uring* r, unsigned wait_nr, const __kernel_tim
         flags |= IORING_ENTER_REGISTERED_RING;
         fd = r->enter_ring_fd;
     }
-    return io_uring_enter2(static_cast<unsigned>(fd), submit, wait_nr, flags,
-                           reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+    return io_uring_enter2(static_cast<unsigned>(fd), submit, wait_nr, flags, reinterpret_cast<sigset_t*>(&arg),
+                           sizeof arg);
 }
 
 }  // namespace squall::uring

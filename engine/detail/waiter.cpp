@@ -2,8 +2,8 @@
 
 namespace squall::detail {
 
-bool waiter::park(std::coroutine_handle<> h, cancel_state* token,
-                  std::optional<clock::time_point> deadline, waiter_list* list) {
+bool waiter::park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                  waiter_list* list) {
     if (!attach(token)) {
         state_ = outcome::canceled;
         return false;
@@ -24,9 +24,7 @@ result<void> waiter::status() const noexcept {
     }
 }
 
-void waiter::on_cancel(cancel_callback* cb) noexcept {
-    static_cast<waiter*>(cb)->finish(outcome::canceled);
-}
+void waiter::on_cancel(cancel_callback* cb) noexcept { static_cast<waiter*>(cb)->finish(outcome::canceled); }
 
 void waiter::finish(outcome o) noexcept {
     if (state_ != outcome::waiting) return;
@@ -49,8 +47,7 @@ bool waiter_list::wake_one() noexcept {
 }
 
 void waiter_list::wake_all() noexcept {
-    while (wake_one()) {
-    }
+    while (wake_one()) {}
 }
 
 }  // namespace squall::detail

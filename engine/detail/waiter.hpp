@@ -34,8 +34,8 @@ public:
     // Parks the task on `list` (may be null: wait only for the deadline or
     // the token). Returns false, without parking, when the token is
     // already cancelled: the caller should not suspend.
-    bool park(std::coroutine_handle<> h, cancel_state* token,
-              std::optional<clock::time_point> deadline, waiter_list* list);
+    bool park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+              waiter_list* list);
     // Called by the primitive after unlinking this waiter from its list.
     void wake() noexcept { finish(outcome::woken); }
 

@@ -61,7 +61,6 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-
 class page_handler : public http::request_handler {
 public:
     explicit page_handler(chat_room* c) : c_(c) {}
@@ -233,7 +232,8 @@ chat_readers& chat_room::readers_here() {
     return *r;
 }
 
-void add_chat_routes(http::application& app, chat_room& room, const std::string& static_dir, const std::string& prefix) {
+void add_chat_routes(http::application& app, chat_room& room, const std::string& static_dir,
+                     const std::string& prefix) {
     room.template_dir = static_dir;
     room.prefix = prefix;
     (void)http::render_file(static_dir, "index.html", nlohmann::json::object());  // fails now, not per request

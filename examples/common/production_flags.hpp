@@ -41,8 +41,10 @@ inline void add_production_flags(CLI::App& app, production_flags& f) {
     app.add_option("--max-restarts", f.max_restarts, "child restarts allowed per minute before the master gives up")
         ->capture_default_str();
     app.add_flag("--proxy-protocol", f.proxy_protocol, "every connection starts with a PROXY v1/v2 header");
-    app.add_option("--proxy-header-timeout", f.proxy_header_seconds, "seconds a connection gets to send its PROXY header");
-    app.add_option("--trusted-proxy", f.trusted, "CIDR whose X-Forwarded-For/Forwarded/X-Real-Ip are believed (repeatable)");
+    app.add_option("--proxy-header-timeout", f.proxy_header_seconds,
+                   "seconds a connection gets to send its PROXY header");
+    app.add_option("--trusted-proxy", f.trusted,
+                   "CIDR whose X-Forwarded-For/Forwarded/X-Real-Ip are believed (repeatable)");
     app.add_option("--lame-duck", f.lame_duck_seconds,
                    "seconds /healthz answers 503 while still accepting, after SIGTERM, before the drain");
     app.add_option("--log-file", f.log_file, "log (and access log) to this file; SIGUSR1 reopens it");
@@ -61,8 +63,7 @@ inline void apply_production_flags(const production_flags& f, http::app_settings
         }
         s.proxy.trusted.push_back(*c);
     }
-    so.run.lame_duck =
-        std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.lame_duck_seconds));
+    so.run.lame_duck = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.lame_duck_seconds));
 }
 
 inline task<void> whoami(http::request_handler& h) {

@@ -75,8 +75,8 @@ inline void add_server_flags(CLI::App& app, run_options& so, stream_options& st,
 }
 
 // Applies the switches once parsing is done.
-inline void apply_server_flags(const feature_flags& f, run_options& so, stream_options& st,
-                               listener_options& lo, std::shared_ptr<tls_context>& tls) {
+inline void apply_server_flags(const feature_flags& f, run_options& so, stream_options& st, listener_options& lo,
+                               std::shared_ptr<tls_context>& tls) {
     so.drain_timeout = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(f.drain_seconds));
     lo.multishot = !f.no_multishot_accept;
     lo.ring_setup = !f.no_ring_setup;
@@ -109,7 +109,8 @@ inline void apply_server_flags(const feature_flags& f, run_options& so, stream_o
 
 // The HTTP examples' --host and --port, then the switches above.
 inline void add_http_server_flags(CLI::App& app, http::server_options& so, feature_flags& f) {
-    app.add_option("--host", so.host, "address or host name to listen on (every address it names)")->capture_default_str();
+    app.add_option("--host", so.host, "address or host name to listen on (every address it names)")
+        ->capture_default_str();
     app.add_option("--port", so.port, "TCP port")->capture_default_str();
     add_server_flags(app, so.run, so.stream, f);
 }

@@ -13,10 +13,10 @@
 #include <string>
 #include <string_view>
 
-#include <squall/engine/crypto.hpp>
-#include <squall/http/application.hpp>
 #include "todo/password.hpp"
 #include "todo/store.hpp"
+#include <squall/engine/crypto.hpp>
+#include <squall/http/application.hpp>
 
 namespace squall::examples {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include <squall/http/application.hpp>
 #include "todo/password.hpp"
+#include <squall/http/application.hpp>
 
 namespace squall::examples {
 

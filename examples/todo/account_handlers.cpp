@@ -4,9 +4,9 @@
 #include <cctype>
 
 #include "common/todo_routes.hpp"
-#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
 #include "todo/password.hpp"
+#include <squall/engine/thread_pool.hpp>
 
 namespace squall::examples {
 namespace {

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <charconv>
 
-#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
+#include <squall/engine/thread_pool.hpp>
 
 namespace squall::examples {
 namespace {
@@ -39,7 +39,8 @@ void api_handler::set_default_headers() {
 void api_handler::write_error(int status, std::string_view reason) {
     // RFC 9110 wants a challenge with every 401; the session is a cookie
     // set by the login route, which this challenge names.
-    if (status == 401) set_header("WWW-Authenticate", R"(Cookie realm="squall-todo", form-action="/api/v1/accounts/login")");
+    if (status == 401)
+        set_header("WWW-Authenticate", R"(Cookie realm="squall-todo", form-action="/api/v1/accounts/login")");
     write(nlohmann::json{{"status", status}, {"error", std::string(reason)}});
     finish();
 }

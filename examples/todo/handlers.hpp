@@ -23,8 +23,8 @@
 #include <string>
 #include <string_view>
 
-#include <squall/http/handler.hpp>
 #include "todo/store.hpp"
+#include <squall/http/handler.hpp>
 
 namespace squall::examples {
 

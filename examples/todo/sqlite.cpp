@@ -81,8 +81,7 @@ bool statement::step() {
 }
 
 void statement::finish() {
-    while (step()) {
-    }
+    while (step()) {}
 }
 
 std::string statement::text(int column) const {

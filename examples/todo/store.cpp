@@ -34,7 +34,8 @@ account read_account(const sqlite::statement& s) {
 }
 
 todo_task read_task(const sqlite::statement& s) {
-    return todo_task{s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.optional_text(5), s.integer(6) != 0};
+    return todo_task{s.integer(0), s.integer(1),       s.text(2),        s.text(3),
+                     s.text(4),    s.optional_text(5), s.integer(6) != 0};
 }
 
 std::string sql(std::string_view head, std::string_view columns, std::string_view tail = {}) {
@@ -62,8 +63,8 @@ todo_store::todo_store(const std::string& path) : db_(path) {
 account todo_store::create_account(const std::string& username, const std::string& email,
                                    const std::string& password_hash) {
     std::lock_guard lock(mu_);
-    sqlite::statement s(db_, sql("INSERT INTO accounts (username, email, password) VALUES (?1, ?2, ?3) RETURNING ",
-                                 account_columns));
+    sqlite::statement s(
+        db_, sql("INSERT INTO accounts (username, email, password) VALUES (?1, ?2, ?3) RETURNING ", account_columns));
     s.bind(1, username).bind(2, email).bind(3, password_hash);
     try {
         s.step();

@@ -47,7 +47,7 @@ struct todo_task {
     std::int64_t account_id = 0;
     std::string name;
     std::string note;
-    std::string creation_date;  // ISO 8601, UTC
+    std::string creation_date;            // ISO 8601, UTC
     std::optional<std::string> due_date;  // YYYY-MM-DD
     bool completed = false;
 };

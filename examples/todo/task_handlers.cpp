@@ -2,8 +2,8 @@
 // the logged-in owner only.
 #include <charconv>
 
-#include <squall/engine/thread_pool.hpp>
 #include "todo/handlers.hpp"
+#include <squall/engine/thread_pool.hpp>
 
 namespace squall::examples {
 namespace {
@@ -75,7 +75,9 @@ task<void> task_handler::get(std::string username, std::string id) {
     write(task_json(*t, a.username));
 }
 
-task<void> task_handler::put(std::string username, std::string id) { return update(std::move(username), std::move(id)); }
+task<void> task_handler::put(std::string username, std::string id) {
+    return update(std::move(username), std::move(id));
+}
 task<void> task_handler::patch(std::string username, std::string id) {
     return update(std::move(username), std::move(id));
 }

@@ -117,8 +117,7 @@ task<result<void>> send_request(byte_stream* s, const hop_plan* plan, const requ
         auto w = co_await s->write(*head);
         co_return w;
     }
-    std::vector<iovec> parts{{head->data(), head->size()},
-                             {const_cast<char*>(req->body.data()), req->body.size()}};
+    std::vector<iovec> parts{{head->data(), head->size()}, {const_cast<char*>(req->body.data()), req->body.size()}};
     auto w = co_await s->writev(std::move(parts));
     co_return w;
 }
@@ -136,8 +135,8 @@ result<void> on_head(const response_parser& p, const request& req, bool may_redi
     out->reason = p.reason();
     out->headers = p.fields();
     const bool keeps_body = out->status == 307 || out->status == 308;
-    r->redirect = may_redirect && is_redirect(out->status) && out->header("location") &&
-                  !(keeps_body && req.body_producer);
+    r->redirect =
+        may_redirect && is_redirect(out->status) && out->header("location") && !(keeps_body && req.body_producer);
     // A HEAD answer, a 204 or a 304 states a length it carries no body of.
     const bool bodiless = req.method == "HEAD" || out->status == 204 || out->status == 304;
     if (!bodiless && p.content_length() && *p.content_length() > req.max_body_size) return client_errc::body_too_large;
@@ -225,8 +224,8 @@ bool is_redirect(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, const request* req,
-                                        bool may_redirect, response* out, bool* got_bytes, clock::time_point start) {
+task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, const request* req, bool may_redirect,
+                                        response* out, bool* got_bytes, clock::time_point start) {
     auto sent = co_await send_request(c->s.get(), plan, req);
     if (!sent) co_return client_error(sent.error());
     response_parser& p = c->parser;

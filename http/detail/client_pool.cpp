@@ -169,8 +169,8 @@ task<result<void>> secure(tls_stream* s, const hop_plan* plan, fetch_timings* t)
 
 }  // namespace
 
-task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
-                                                           const request* req, fetch_timings* t) {
+task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan, const request* req,
+                                                           fetch_timings* t) {
     const url_parts& peer = plan->proxy ? *plan->proxy : plan->target;
     // The lookups and the connect share connect_timeout: Happy Eyeballs
     // (RFC 8305, engine/connect.hpp), IPv6 tried as soon as its answer is in.

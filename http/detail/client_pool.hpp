@@ -81,12 +81,12 @@ private:
 // Opens a connection for `plan`: resolve, connect (connect_timeout),
 // CONNECT through the proxy when tunnelling, TLS handshake; fills the dns,
 // connect and tls timings. Pointers are borrowed until it finishes.
-task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan,
-                                                           const request* req, fetch_timings* t);
+task<result<std::unique_ptr<client_conn>>> open_connection(client_pool* pool, const hop_plan* plan, const request* req,
+                                                           fetch_timings* t);
 
 struct exchange_outcome {
-    bool reusable = false;           // clean: may go back to the pool
-    clock::duration keep{};          // how long it may idle (Keep-Alive: timeout=)
+    bool reusable = false;   // clean: may go back to the pool
+    clock::duration keep{};  // how long it may idle (Keep-Alive: timeout=)
 };
 
 // Sends `req` on `c` and reads the response into `out`. With may_redirect
@@ -94,8 +94,8 @@ struct exchange_outcome {
 // tells whether any byte of a response arrived (a reused connection that
 // failed before that may be retried). `start` is the fetch's start, for
 // the first-byte timing.
-task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, const request* req,
-                                        bool may_redirect, response* out, bool* got_bytes, clock::time_point start);
+task<result<exchange_outcome>> exchange(client_conn* c, const hop_plan* plan, const request* req, bool may_redirect,
+                                        response* out, bool* got_bytes, clock::time_point start);
 
 bool is_redirect(int status) noexcept;
 // "Proxy-Authorization: Basic ...\r\n" from the proxy URL's userinfo, or "".

@@ -58,7 +58,8 @@ bool scheme_of(std::string_view url, std::string_view* scheme, std::string_view*
     const auto colon = url.find(':');
     if (colon == std::string_view::npos || colon == 0) return false;
     for (char c : url.substr(0, colon)) {
-        const bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+        const bool ok =
+            ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
         if (!ok) return false;
     }
     *scheme = url.substr(0, colon);

@@ -14,11 +14,11 @@
 namespace squall::http::detail {
 
 struct url_parts {
-    bool tls = false;           // https://
-    std::string host;           // without the brackets of an IPv6 literal
-    std::uint16_t port = 80;    // 443 for https://
-    std::string target = "/";   // path and query, never empty; no fragment
-    std::string userinfo;       // "user:password" before '@', still encoded
+    bool tls = false;                // https://
+    std::string host;                // without the brackets of an IPv6 literal
+    std::uint16_t port = 80;         // 443 for https://
+    std::string target = "/";        // path and query, never empty; no fragment
+    std::string userinfo;            // "user:password" before '@', still encoded
     std::string host_field() const;  // host[:port] for the Host field
     std::string origin() const;      // scheme://host:port
     std::string str() const;         // the URL again (without userinfo)

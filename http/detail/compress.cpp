@@ -77,7 +77,8 @@ bool should_compress(exchange& ex, std::size_t min) {
     // or the other way round.
     auto vary = ex.header_out("Vary");
     if (!vary) ex.headers.emplace_back("Vary", "Accept-Encoding");
-    else if (vary->find("Accept-Encoding") == std::string_view::npos) ex.set_header("Vary", std::string(*vary) + ", Accept-Encoding");
+    else if (vary->find("Accept-Encoding") == std::string_view::npos)
+        ex.set_header("Vary", std::string(*vary) + ", Accept-Encoding");
     if (ex.body_out.size() < min || ex.head().headers.get("range")) return false;
     auto accept = ex.head().headers.get("accept-encoding");
     return accept && accepts_gzip(*accept);

@@ -173,7 +173,7 @@ task<result<parse_event>> connection::pump(bool head) {
                 lease = co_await s_->read_some(deadline, shutdown_);
                 if (!lease && shutdown_.cancel_requested()) {
                     if (idle_wait_) co_return lease.error();  // a clean end
-                    continue;  // a new connection: the short wait above
+                    continue;                                 // a new connection: the short wait above
                 }
             } else {
                 lease = co_await s_->read_some(deadline);
@@ -285,7 +285,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
 }
 
 task<bool> connection::answer_early(const handler_target& target, int status, std::string_view reason,
-                                     std::string allow) {
+                                    std::string allow) {
     // Answered from the head alone, before any body is read. A short body
     // (a Content-Length up to max_drain) is then read and dropped so that
     // the connection can go on; a longer or chunked one closes it, and so
@@ -310,8 +310,12 @@ void connection::log_response(int status, std::string_view note) {
     const auto& s = app_.settings();
     if (!s.access_log) return;
     const request_head& h = p_.head();
-    access_entry e{status, h.method, h.target, remote_ip(),
-                   std::chrono::duration<double, std::milli>(clock::now() - started_).count(), note};
+    access_entry e{status,
+                   h.method,
+                   h.target,
+                   remote_ip(),
+                   std::chrono::duration<double, std::milli>(clock::now() - started_).count(),
+                   note};
     if (s.log_function) s.log_function(e);
     else log_access(e);
 }

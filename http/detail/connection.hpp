@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include <squall/engine/cancel.hpp>
 #include <squall/engine/byte_stream.hpp>
+#include <squall/engine/cancel.hpp>
 #include <squall/engine/result.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/task.hpp>
@@ -122,7 +122,7 @@ private:
     void release_input() noexcept;
     void release_body_input() noexcept;
 
-    std::unique_ptr<byte_stream> s_;  // null once detach() handed it over
+    std::unique_ptr<byte_stream> s_;    // null once detach() handed it over
     std::shared_ptr<tls_context> tls_;  // to wrap s_ in, at the start of run()
     const application& app_;
     cancel_token shutdown_;
@@ -138,15 +138,15 @@ private:
     bool last_small_ = false;
     std::string spare_;
     bool close_ = false;
-    bool broken_ = false;  // a read or write failed: close at once, no lingering
-    bool detached_ = false;  // a handler took the stream over (detach())
-    std::size_t head_leases_ = 0;  // leases the current head lies in
+    bool broken_ = false;                 // a read or write failed: close at once, no lingering
+    bool detached_ = false;               // a handler took the stream over (detach())
+    std::size_t head_leases_ = 0;         // leases the current head lies in
     request_handler* current_ = nullptr;  // the handler running, and its exchange
     exchange* current_ex_ = nullptr;
     std::optional<cancel_state> watch_stop_;  // ends the close watch
     task<void> watch_;                        // the close watch's pending read
-    cancel_state gone_;       // the client left
-    cancel_state stop_wait_;  // the client left or the server stops
+    cancel_state gone_;                       // the client left
+    cancel_state stop_wait_;                  // the client left or the server stops
 
     // Output gathered for pipelined requests before it must be written.
     static constexpr std::size_t max_gathered_output = 64 * 1024;

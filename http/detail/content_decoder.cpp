@@ -19,7 +19,9 @@ constexpr std::size_t step = 16 * 1024;
 struct content_decoder::layer {
     z_stream z{};
     bool ok = false, gzip = true, ended = false;
-    explicit layer(bool is_gzip) : gzip(is_gzip) { ok = inflateInit2(&z, is_gzip ? 16 + MAX_WBITS : MAX_WBITS) == Z_OK; }
+    explicit layer(bool is_gzip) : gzip(is_gzip) {
+        ok = inflateInit2(&z, is_gzip ? 16 + MAX_WBITS : MAX_WBITS) == Z_OK;
+    }
     ~layer() {
         if (ok) inflateEnd(&z);
     }

@@ -64,7 +64,7 @@ public:
     bool chunked = false;       // ... and the rest goes as chunks
     // ... or framed by the handler's Content-Length: the bytes still due.
     std::optional<std::uint64_t> length_left;
-    bool closed = false;        // the client went away mid-response
+    bool closed = false;  // the client went away mid-response
 
     std::optional<std::string_view> header_out(std::string_view name) const noexcept;
     void set_header(std::string_view name, std::string_view value);

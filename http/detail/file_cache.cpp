@@ -63,9 +63,10 @@ task<result<unique_fd>> open_beneath(int dir_fd, std::string rel) {
 }
 
 task<result<file_identity>> stat_fd(int fd, bool* is_dir, bool* is_regular) {
-    struct statx stx{};
+    struct statx stx {};
     struct statx* out = &stx;
-    auto op = submit([fd, out](io_uring_sqe* s) { io_uring_prep_statx(s, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, out); });
+    auto op =
+        submit([fd, out](io_uring_sqe* s) { io_uring_prep_statx(s, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, out); });
     auto r = co_await std::move(op);
     if (!r) co_return r.error();
     if (is_dir) *is_dir = S_ISDIR(stx.stx_mode);
@@ -120,7 +121,8 @@ task<result<file_ptr>> file_cache::load(int dir_fd, std::string rel) {
         // Changing while read: try again, then serve it from the descriptor.
         if (data.error() != std::errc::resource_unavailable_try_again || attempt == 2) break;
     }
-    f->etag = '"' + hex(f->id.ino) + '-' + hex(f->id.size) + '-' + hex(static_cast<std::uint64_t>(f->id.mtime_ns)) + '"';
+    f->etag =
+        '"' + hex(f->id.ino) + '-' + hex(f->id.size) + '-' + hex(static_cast<std::uint64_t>(f->id.mtime_ns)) + '"';
     f->last_modified = format_http_date(f->id.mtime_ns / 1'000'000'000);
     f->content_type = content_type_for(rel);
     f->checked = clock::now();

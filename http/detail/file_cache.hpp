@@ -37,7 +37,7 @@
 namespace squall::http::detail {
 
 struct file_cache_options {
-    std::size_t memory_max = 64 * 1024;   // files up to this are held in memory
+    std::size_t memory_max = 64 * 1024;  // files up to this are held in memory
     std::size_t max_entries = 4096;
     std::chrono::milliseconds valid_for{1000};  // nginx's open_file_cache_valid
 };

@@ -84,14 +84,14 @@ using mime_map = std::unordered_map<std::string, std::string>;
 
 // Used when /etc/mime.types is missing (minimal containers).
 const char* const builtin_types[][2] = {
-    {"html", "text/html"},        {"htm", "text/html"},         {"css", "text/css"},
-    {"js", "text/javascript"},    {"mjs", "text/javascript"},   {"json", "application/json"},
-    {"txt", "text/plain"},        {"xml", "application/xml"},   {"svg", "image/svg+xml"},
-    {"png", "image/png"},         {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},         {"webp", "image/webp"},       {"ico", "image/vnd.microsoft.icon"},
-    {"wasm", "application/wasm"}, {"pdf", "application/pdf"},   {"woff", "font/woff"},
-    {"woff2", "font/woff2"},      {"mp4", "video/mp4"},         {"gz", "application/gzip"},
-    {"zip", "application/zip"},   {"md", "text/markdown"},      {"csv", "text/csv"},
+    {"html", "text/html"},        {"htm", "text/html"},       {"css", "text/css"},
+    {"js", "text/javascript"},    {"mjs", "text/javascript"}, {"json", "application/json"},
+    {"txt", "text/plain"},        {"xml", "application/xml"}, {"svg", "image/svg+xml"},
+    {"png", "image/png"},         {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},         {"webp", "image/webp"},     {"ico", "image/vnd.microsoft.icon"},
+    {"wasm", "application/wasm"}, {"pdf", "application/pdf"}, {"woff", "font/woff"},
+    {"woff2", "font/woff2"},      {"mp4", "video/mp4"},       {"gz", "application/gzip"},
+    {"zip", "application/zip"},   {"md", "text/markdown"},    {"csv", "text/csv"},
 };
 
 mime_map load_types() {
@@ -177,7 +177,7 @@ bool one_range(std::string_view spec, std::uint64_t size, std::optional<byte_ran
     auto first = parse_decimal(spec.substr(0, dash));
     auto last = parse_decimal(spec.substr(dash + 1));
     if (!first) {
-        if (dash != 0 || !last) return false;  // "-": neither end
+        if (dash != 0 || !last) return false;      // "-": neither end
         if (*last == 0 || size == 0) return true;  // a zero-length suffix is unsatisfiable
         std::uint64_t n = std::min(*last, size);
         r = byte_range{size - n, n};

@@ -56,7 +56,7 @@ range_request parse_range(std::string_view field, std::uint64_t size, std::size_
 // What the RFC 9110 13.2.2 evaluation of the conditionals decides.
 enum class precondition { proceed, not_modified, failed };
 struct validators {
-    std::string_view etag;  // strong, quoted
+    std::string_view etag;   // strong, quoted
     std::int64_t mtime = 0;  // Last-Modified, in seconds
 };
 struct request_conditionals {

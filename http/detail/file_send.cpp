@@ -57,10 +57,10 @@ result<pipe_pair> take_pipe() {
     return p;
 }
 
-task<result<int>> splice_op(int in, std::int64_t off_in, int out, std::size_t n, unsigned flags, clock::time_point until) {
-    auto op = submit([=](io_uring_sqe* s) {
-        io_uring_prep_splice(s, in, off_in, out, -1, static_cast<unsigned>(n), flags);
-    });
+task<result<int>> splice_op(int in, std::int64_t off_in, int out, std::size_t n, unsigned flags,
+                            clock::time_point until) {
+    auto op =
+        submit([=](io_uring_sqe* s) { io_uring_prep_splice(s, in, off_in, out, -1, static_cast<unsigned>(n), flags); });
     auto r = co_await std::move(op).until(until);
     co_return r;
 }
@@ -77,7 +77,7 @@ task<result<void>> splice_body(stream& s, file_body b, ms timeout) {
         while (in_pipe < want) {
             auto n = co_await splice_op(file, static_cast<std::int64_t>(off + in_pipe), p.w.get(), want - in_pipe,
                                         SPLICE_F_MOVE, deadline_after(timeout));
-            if (!n) co_return n.error();  // the pipe is dropped, not pooled
+            if (!n) co_return n.error();       // the pipe is dropped, not pooled
             if (*n == 0) co_return changed();  // the file ended early: it shrank
             in_pipe += static_cast<std::size_t>(*n);
         }
@@ -87,7 +87,8 @@ task<result<void>> splice_body(stream& s, file_body b, ms timeout) {
         }
         for (std::size_t sent = 0; sent < want;) {
             unsigned more = want < left ? SPLICE_F_MORE : 0;
-            auto n = co_await splice_op(p.r.get(), -1, s.fd(), want - sent, SPLICE_F_MOVE | more, deadline_after(timeout));
+            auto n =
+                co_await splice_op(p.r.get(), -1, s.fd(), want - sent, SPLICE_F_MOVE | more, deadline_after(timeout));
             if (!n) co_return n.error();
             if (*n == 0) co_return std::make_error_code(std::errc::broken_pipe);
             sent += static_cast<std::size_t>(*n);

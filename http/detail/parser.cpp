@@ -104,8 +104,7 @@ struct request_parser::callbacks {
     }
 };
 
-request_parser::request_parser(const parser_limits& limits)
-    : limits_(limits), ll_(std::make_unique<llhttp_state>()) {
+request_parser::request_parser(const parser_limits& limits) : limits_(limits), ll_(std::make_unique<llhttp_state>()) {
     llhttp_init(&ll_->parser, HTTP_REQUEST, &callbacks::settings());
     ll_->parser.data = this;
 }
@@ -267,9 +266,8 @@ request_parser::step request_parser::judge_method(std::string_view data) {
     keep_start(data);
     // A method of up to 32 bytes, then a space (method_is_token).
     bool complete = start_.find(' ') != std::string::npos || start_.size() > 32;
-    bool garbage = std::any_of(start_.begin(), start_.end(), [](char c) {
-        return c != ' ' && c != '\r' && c != '\n' && !is_tchar(c);
-    });
+    bool garbage = std::any_of(start_.begin(), start_.end(),
+                               [](char c) { return c != ' ' && c != '\r' && c != '\n' && !is_tchar(c); });
     if (!complete && !garbage) return {parse_event::need_more, data.size()};
     method_pending_ = false;
     map_llhttp_error(HPE_INVALID_METHOD, start_);

@@ -138,7 +138,7 @@ private:
     bool in_value_ = false;
     std::deque<std::string> spill_;
     std::size_t head_bytes_ = 0;
-    std::string start_;  // the message's first bytes, to judge a method llhttp refused
+    std::string start_;            // the message's first bytes, to judge a method llhttp refused
     bool method_pending_ = false;  // llhttp refused the method before its end: read on
     bool started_ = false;
     bool head_complete_ = false;

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <stdexcept>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
 
 #include <squall/http/application.hpp>
 #include <squall/http/detail/close_watch.hpp>
@@ -24,7 +24,14 @@ bool bodiless(int status) noexcept { return status < 200 || status == 204 || sta
 // Connection are the server's own (it frames the body and manages the
 // connection); of Server, Date and Content-Type the handler's first value
 // wins over the server's default.
-enum field_kind : unsigned { other = 0, framing_field = 1, connection_field = 2, server = 4, date = 8, content_type = 16 };
+enum field_kind : unsigned {
+    other = 0,
+    framing_field = 1,
+    connection_field = 2,
+    server = 4,
+    date = 8,
+    content_type = 16
+};
 
 field_kind kind_of(std::string_view name) noexcept {
     switch (name.size()) {  // the length first: most names are none of these
@@ -100,7 +107,8 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
         why = e.log_message();
         reason = e.reason();
         // As Tornado logs an HTTPError's log message: a warning.
-        if (!why.empty()) spdlog::warn("squall: {} {} {} ({}): {}", failed, ex.head().method, ex.head().target, ex.remote_ip(), why);
+        if (!why.empty())
+            spdlog::warn("squall: {} {} {} ({}): {}", failed, ex.head().method, ex.head().target, ex.remote_ip(), why);
     } catch (const std::exception& e) {
         spdlog::error("squall: {} {} from {}: {}", ex.head().method, ex.head().target, ex.remote_ip(), e.what());
         failed = 500;
@@ -229,9 +237,8 @@ void connection::write_head(exchange& ex, framing f, std::uint64_t content_lengt
     }
     const bool default_type = !(seen & content_type) && !bodiless(ex.status) && !detached_;
     std::string_view server_date = server_date_fields(s.server_name);
-    bound += server_date.size() + sizeof "Content-Type: text/html; charset=UTF-8\r\n" +
-             sizeof "Content-Length: \r\n" + 20 + sizeof "Transfer-Encoding: chunked\r\n" +
-             sizeof "Connection: keep-alive\r\n" + 2;
+    bound += server_date.size() + sizeof "Content-Type: text/html; charset=UTF-8\r\n" + sizeof "Content-Length: \r\n" +
+             20 + sizeof "Transfer-Encoding: chunked\r\n" + sizeof "Connection: keep-alive\r\n" + 2;
     std::string& out = (append({}), parts_.back());
     const std::size_t start = out.size();
     out.resize(start + bound);
@@ -378,8 +385,8 @@ task<result<void>> connection::flush(exchange& ex) {
         } else if (ex.length_left && ex.body_out.size() > *ex.length_left) {
             // More than the handler's Content-Length: the excess would be
             // read as the next response. The response fails here.
-            spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too many",
-                          ex.head().method, ex.head().target, ex.body_out.size() - *ex.length_left);
+            spdlog::error("squall: {} {}: the handler set Content-Length and wrote {} bytes too many", ex.head().method,
+                          ex.head().target, ex.body_out.size() - *ex.length_left);
             ex.body_out.clear();
             ex.closed = true;
             close_ = true;

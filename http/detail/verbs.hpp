@@ -88,8 +88,8 @@ SQUALL_VERB_CALL(options)
 
 template <class H>
 std::array<verb_call, verb_count> verbs_of() {
-    return {call_get<H>(), call_head<H>(), call_post<H>(), call_put<H>(), call_delete_<H>(), call_patch<H>(),
-            call_options<H>()};
+    return {call_get<H>(),     call_head<H>(),  call_post<H>(),   call_put<H>(),
+            call_delete_<H>(), call_patch<H>(), call_options<H>()};
 }
 
 }  // namespace detail

@@ -27,7 +27,8 @@ outcome scan(const std::string& wire, std::size_t step = 0, bool eof = false, bo
     outcome o;
     auto on = [&](const response_info& r) { o.responses.push_back(r); };
     std::size_t n = step ? step : wire.size();
-    for (std::size_t at = 0; at < wire.size() && o.ok; at += n) o.ok = sc.feed(std::string_view(wire).substr(at, n), on);
+    for (std::size_t at = 0; at < wire.size() && o.ok; at += n)
+        o.ok = sc.feed(std::string_view(wire).substr(at, n), on);
     if (o.ok && eof) o.ok = sc.finish(on);
     o.error = sc.error();
     return o;
@@ -73,7 +74,8 @@ TEST(response_scanner, bodiless_statuses_and_head_requests) {
     EXPECT_EQ(o.responses[1].body_bytes, 0u);
     EXPECT_EQ(o.responses[2].body_bytes, 13u);
 
-    auto h = scan("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n", 0, false, true);
+    auto h = scan("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n", 0,
+                  false, true);
     ASSERT_TRUE(h.ok) << h.error;
     EXPECT_EQ(h.responses.size(), 2u);
 }
@@ -86,9 +88,10 @@ TEST(response_scanner, interim_responses_are_not_counted) {
 }
 
 TEST(response_scanner, connection_close_and_http10) {
-    auto o = scan("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nok"
-                  "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
-                  "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
+    auto o = scan(
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nok"
+        "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
     ASSERT_TRUE(o.ok) << o.error;
     ASSERT_EQ(o.responses.size(), 3u);
     EXPECT_TRUE(o.responses[0].close);

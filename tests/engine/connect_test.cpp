@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/engine/dns_peer.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/resolver.hpp>
 #include <squall/engine/time.hpp>
-#include "tests/engine/dns_peer.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -96,8 +96,7 @@ TEST(connect_any, a_fast_first_address_never_starts_the_second) {
     loop l;
     unique_fd first = listen_on(address::ip("127.0.0.1", 0));
     unique_fd second = listen_on(address::ip("127.0.0.1", 0));
-    auto r = l.run_sync(
-        connect_any({local_address(first.get()), local_address(second.get())}, clock::now() + 20s));
+    auto r = l.run_sync(connect_any({local_address(first.get()), local_address(second.get())}, clock::now() + 20s));
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_TRUE(accepted_one(first.get()));
     EXPECT_TRUE(nothing_waiting(second.get()));
@@ -111,8 +110,7 @@ TEST(connect_any, a_refused_attempt_starts_the_next_at_once) {
     }();
     unique_fd good = listen_on(address::ip("127.0.0.1", 0));
     // With a delay far beyond the deadline, only the failure can start the second.
-    auto r = l.run_sync(connect_any({refused, local_address(good.get())}, clock::now() + 20s,
-                                    {.attempt_delay = 1h}));
+    auto r = l.run_sync(connect_any({refused, local_address(good.get())}, clock::now() + 20s, {.attempt_delay = 1h}));
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_TRUE(accepted_one(good.get()));
 }

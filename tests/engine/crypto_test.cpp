@@ -20,9 +20,7 @@ TEST(crypto, pbkdf2_hmac_sha256_matches_known_vectors) {
               "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
 }
 
-TEST(crypto, sha1_matches_fips_180) {
-    EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
-}
+TEST(crypto, sha1_matches_fips_180) { EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d"); }
 
 TEST(crypto, base64_round_trips_and_rejects_garbage) {
     EXPECT_EQ(base64_encode(""), "");

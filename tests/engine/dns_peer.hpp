@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <memory>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -89,9 +89,7 @@ private:
     std::string path_;
 };
 
-inline void write_file(const std::string& path, const std::string& text) {
-    std::ofstream(path) << text;
-}
+inline void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 // Lines of `path` containing every one of `parts`.
 inline int count_lines(const std::string& path, std::vector<std::string> parts) {
@@ -110,9 +108,9 @@ class scripted_dns {
 public:
     explicit scripted_dns(const std::string& zone_json) {
         write_file(dir_.file("zone.json"), zone_json);
-        proc_ = std::make_unique<child_process>(std::vector<std::string>{
-            "/usr/bin/python3", SQUALL_SOURCE_DIR "/tests/engine/dns_server.py", "--zone", dir_.file("zone.json"),
-            "--log", dir_.file("queries.log")});
+        proc_ = std::make_unique<child_process>(
+            std::vector<std::string>{"/usr/bin/python3", SQUALL_SOURCE_DIR "/tests/engine/dns_server.py", "--zone",
+                                     dir_.file("zone.json"), "--log", dir_.file("queries.log")});
         std::string line = proc_->read_line();
         if (line.rfind("port ", 0) != 0) throw std::runtime_error("dns_server.py did not start: " + line);
         port_ = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
@@ -153,10 +151,17 @@ public:
     static bool available() { return ::access("/usr/sbin/dnsmasq", X_OK) == 0; }
 
     explicit dnsmasq_peer(std::vector<std::string> args) : port_(free_dns_port()) {
-        std::vector<std::string> argv{"/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                                      "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
-                                      "--listen-address=127.0.0.1", "--port=" + std::to_string(port_),
-                                      "--pid-file=" + dir_.file("pid"), "--log-queries",
+        std::vector<std::string> argv{"/usr/sbin/dnsmasq",
+                                      "--keep-in-foreground",
+                                      "--conf-file=/dev/null",
+                                      "--no-resolv",
+                                      "--no-hosts",
+                                      "--no-poll",
+                                      "--bind-interfaces",
+                                      "--listen-address=127.0.0.1",
+                                      "--port=" + std::to_string(port_),
+                                      "--pid-file=" + dir_.file("pid"),
+                                      "--log-queries",
                                       "--log-facility=" + log()};
         if (::geteuid() == 0) argv.push_back("--user=root");  // else it stays who it is
         argv.insert(argv.end(), args.begin(), args.end());

@@ -173,8 +173,7 @@ public:
 
     // Polls the server until `pred(snapshot)` holds or `guard` passes (a
     // guard against hangs, never a measure); returns the last snapshot.
-    server_snapshot wait_until(const std::function<bool(const server_snapshot&)>& pred,
-                               clock::duration guard = 60s) {
+    server_snapshot wait_until(const std::function<bool(const server_snapshot&)>& pred, clock::duration guard = 60s) {
         auto give_up = clock::now() + guard;
         server_snapshot s = snapshot();
         while (!pred(s) && clock::now() < give_up) {
@@ -256,8 +255,7 @@ inline task<std::string> read_and_compare(stream* s, std::span<const std::byte> 
             co_return "read after " + std::to_string(got) + " bytes: " + c.error().message();
         }
         auto b = c->bytes();
-        if (b.size() > expect.size() - got)
-            co_return "more bytes than sent (" + std::to_string(got + b.size()) + ")";
+        if (b.size() > expect.size() - got) co_return "more bytes than sent (" + std::to_string(got + b.size()) + ")";
         auto diff = std::mismatch(b.begin(), b.end(), expect.begin() + static_cast<std::ptrdiff_t>(got)).first;
         if (diff != b.end())
             co_return "byte " + std::to_string(got + static_cast<std::size_t>(diff - b.begin())) + " differs";
@@ -300,8 +298,7 @@ inline unique_fd raw_connect(const address& addr, int rcvbuf = 0) {
         // interrupts a wait that has a timeout); the connect goes on.
         if (errno != EINTR) throw std::system_error(errno, std::system_category(), "connect");
         pollfd p{fd.get(), POLLOUT, 0};
-        while (::poll(&p, 1, 30'000) < 0 && errno == EINTR) {
-        }
+        while (::poll(&p, 1, 30'000) < 0 && errno == EINTR) {}
         int err = ETIMEDOUT;
         socklen_t len = sizeof err;
         if (p.revents) ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -393,8 +390,7 @@ inline task<std::string> read_report(int fd) {
 inline int reap_child(pid_t pid, bool kill_first) {
     if (kill_first) ::kill(pid, SIGKILL);
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);
 }

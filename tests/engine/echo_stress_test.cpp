@@ -5,8 +5,8 @@
 // what the connections held. Deadlines here only guard against hangs.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/tcp.h>
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 
@@ -87,9 +87,7 @@ void concurrent_echo(std::size_t n, server_config cfg, stream_options client_opt
 
 }  // namespace
 
-TEST(echo_stress, thousand_concurrent_connections_of_random_sizes) {
-    concurrent_echo(1000, {}, {});
-}
+TEST(echo_stress, thousand_concurrent_connections_of_random_sizes) { concurrent_echo(1000, {}, {}); }
 
 TEST(echo_stress, concurrent_connections_without_buffer_ring) {
     server_config cfg;
@@ -217,9 +215,7 @@ protected:
         EXPECT_EQ(s.stats.eofs, before.stats.eofs + 1) << "the fresh client's connection did not end cleanly";
     }
 
-    server_snapshot wait_for(const std::function<bool(const server_snapshot&)>& pred) {
-        return srv_->wait_until(pred);
-    }
+    server_snapshot wait_for(const std::function<bool(const server_snapshot&)>& pred) { return srv_->wait_until(pred); }
 
     std::optional<echo_server> srv_;
     server_snapshot base_;
@@ -276,9 +272,8 @@ TEST_P(echo_stress_reset, in_the_middle_of_a_request) {
     unique_fd c = raw_connect(srv_->addr());
     auto part = make_payload(64 * 1024, 11);  // the first part of a longer request
     send_all_raw(c.get(), part);
-    auto s = wait_for([&](const server_snapshot& s) {
-        return s.stats.bytes_in >= before.stats.bytes_in + part.size();
-    });
+    auto s =
+        wait_for([&](const server_snapshot& s) { return s.stats.bytes_in >= before.stats.bytes_in + part.size(); });
     ASSERT_EQ(s.stats.bytes_in, before.stats.bytes_in + part.size());
     reset_close(std::move(c));
     auto after = expect_freed(before);
@@ -306,9 +301,7 @@ TEST_P(echo_stress_reset, after_a_half_close) {
     ASSERT_EQ(::shutdown(c.get(), SHUT_WR), 0);
     // The server has read the whole request, so the FIN has reached it; it
     // may still be writing the echo the client no longer reads.
-    auto s = wait_for([&](const server_snapshot& s) {
-        return s.stats.bytes_in >= before.stats.bytes_in + req.size();
-    });
+    auto s = wait_for([&](const server_snapshot& s) { return s.stats.bytes_in >= before.stats.bytes_in + req.size(); });
     ASSERT_EQ(s.stats.bytes_in, before.stats.bytes_in + req.size());
     reset_close(std::move(c));
     auto after = expect_freed(before);
@@ -496,4 +489,6 @@ TEST_P(echo_stress_switch, storm_drains_the_buffer_ring) {
 INSTANTIATE_TEST_SUITE_P(switches, echo_stress_switch,
                          ::testing::Values(loop_switch{"plain_4k_ring", false, 0, 0},
                                            loop_switch{"min_wait", true, 200, 0}, loop_switch{"napi", true, 0, 20}),
-                         [](const ::testing::TestParamInfo<loop_switch>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<loop_switch>& info) {
+                             return std::string(info.param.name);
+                         });

@@ -5,8 +5,8 @@
 #include <squall/engine/listener.hpp>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -337,8 +337,7 @@ task<std::string> emfile_client(address addr, std::uint32_t id, int rounds, emfi
     stream s(std::move(*fd));
     for (int r = 0; r <= rounds; ++r) {
         std::string e = co_await round_trip(&s, id * 1000 + static_cast<std::uint32_t>(r));
-        if (!e.empty())
-            co_return "client " + std::to_string(id) + " round " + std::to_string(r) + ": " + e;
+        if (!e.empty()) co_return "client " + std::to_string(id) + " round " + std::to_string(r) + ": " + e;
         if (r == 0) ++p->served;
     }
     ++p->rounds_done;
@@ -352,8 +351,7 @@ task<std::string> emfile_referee(std::size_t slots, emfile_progress* p) {
     auto give_up = clock::now() + 60s;
     while (p->rounds_done < slots && clock::now() < give_up) co_await sleep(1ms);
     std::string verdict;
-    if (p->rounds_done < slots)
-        verdict = "only " + std::to_string(p->rounds_done) + " clients were served";
+    if (p->rounds_done < slots) verdict = "only " + std::to_string(p->rounds_done) + " clients were served";
     else if (p->served != slots)
         verdict = std::to_string(p->served) + " clients served with " + std::to_string(slots) + " descriptors free";
     p->release = true;

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "log_capture.hpp"
 #include <squall/engine/op.hpp>
 #include <squall/engine/periodic.hpp>
 #include <squall/engine/time.hpp>
-#include "log_capture.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -196,7 +196,8 @@ TEST(loop, periodic_callback_with_jitter_still_runs) {
     loop l;
     int calls = 0;
     periodic_callback pc(
-        l, 2ms, [&] {
+        l, 2ms,
+        [&] {
             if (++calls == 3) l.stop();
         },
         0.5);

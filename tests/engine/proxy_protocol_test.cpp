@@ -58,10 +58,11 @@ TEST(proxy_v1, truncated_needs_more) {
 }
 
 TEST(proxy_v1, malformed_refused) {
-    for (const char* bad : {"GET / HTTP/1.1\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", "PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n",
-                            "PROXY TCP4 ::1 5.6.7.8 1 2\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
-                            "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
-                            "PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"})
+    for (const char* bad :
+         {"GET / HTTP/1.1\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", "PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n",
+          "PROXY TCP4 ::1 5.6.7.8 1 2\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+          "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+          "PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"})
         EXPECT_EQ(parse_proxy_header(bytes(bad)).status, proxy_parse::error) << bad;
 }
 
@@ -74,8 +75,9 @@ TEST(proxy_v1, oversized_line_refused) {
 
 TEST(proxy_v2, inet_with_tlvs) {
     std::string ssl_value = std::string("\x01\x00\x00\x00\x00", 5) + tlv('\x21', "TLSv1.3");
-    std::string h = v2('\x21', '\x11', v4_block + tlv('\x01', "http/1.1") + tlv('\x02', "example.com") +
-                                           tlv('\x20', ssl_value) + tlv('\x04', std::string(3, '\0')));
+    std::string h = v2('\x21', '\x11',
+                       v4_block + tlv('\x01', "http/1.1") + tlv('\x02', "example.com") + tlv('\x20', ssl_value) +
+                           tlv('\x04', std::string(3, '\0')));
     auto p = parse_proxy_header(bytes(h + "rest"));
     ASSERT_EQ(p.status, proxy_parse::done) << p.reason;
     EXPECT_EQ(p.header.version, 2);
@@ -140,7 +142,8 @@ namespace {
 // TLV, PP2_TYPE_CRC32C = 0x34317b27.
 std::string from_hex(std::string_view hex) {
     std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
     return out;
 }
 const std::string haproxy_crc = from_hex("0d0a0d0a000d0a515549540a211100137f0000017f000001cf30e84703000434317b27");

@@ -21,10 +21,10 @@ using namespace std::chrono_literals;
 // inside a gtest macro, an if condition or an arm of ?: here, because
 // GCC 12 miscompiles those (double destruction, hangs; see Catch2 issue
 // #2925); results are bound to a variable first.
-#define CO_ASSERT_TRUE(cond)                       \
-    if (!(cond)) {                                 \
+#define CO_ASSERT_TRUE(cond)                      \
+    if (!(cond)) {                                \
         ADD_FAILURE() << "expected true: " #cond; \
-        co_return;                                 \
+        co_return;                                \
     }
 
 namespace {

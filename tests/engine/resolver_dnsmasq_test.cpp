@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "tests/engine/dns_peer.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/resolver.hpp>
-#include "tests/engine/dns_peer.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;

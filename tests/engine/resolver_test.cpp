@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "tests/engine/dns_peer.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
-#include "tests/engine/dns_peer.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -243,8 +243,8 @@ TEST(resolver, tcp_only_sends_every_query_over_tcp) {
 TEST(resolver, lookups_in_flight_together_share_one_query) {
     scripted_dns dns(zone);
     resolver_env env(dns.servers());
-    auto [a, b] = env.l.run_sync(when_all(resolve("slow.test", 1, {.family = AF_INET}),
-                                          resolve("slow.test", 2, {.family = AF_INET})));
+    auto [a, b] = env.l.run_sync(
+        when_all(resolve("slow.test", 1, {.family = AF_INET}), resolve("slow.test", 2, {.family = AF_INET})));
     EXPECT_EQ(strings(a), std::vector<std::string>{"127.0.0.6:1"});
     EXPECT_EQ(strings(b), std::vector<std::string>{"127.0.0.6:2"});
     EXPECT_EQ(dns.queries("slow.test", "A"), 1);

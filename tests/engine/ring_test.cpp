@@ -34,8 +34,7 @@ std::string message_when_setup_fails_with(int err) {
         };
         sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
         std::string msg;
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
             msg = "seccomp unavailable";
         } else {
             try {

@@ -9,9 +9,9 @@
 #include <csignal>
 #include <thread>
 
+#include "tcp_pair.hpp"
 #include <squall/engine/listener.hpp>
 #include <squall/engine/stream.hpp>
-#include "tcp_pair.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -105,7 +105,8 @@ TEST(run_server, the_drain_deadline_closes_what_is_left) {
     std::atomic<int> listening{0};
     run_options so;
     so.drain_timeout = 50ms;
-    std::thread server([&] { run_server(so, [port, &listening](cancel_token t) { return serve(port, &listening, t); }); });
+    std::thread server(
+        [&] { run_server(so, [port, &listening](cancel_token t) { return serve(port, &listening, t); }); });
     ASSERT_TRUE(wait_until(listening, 1));
     unique_fd idle = connect_blocking(port);
     ASSERT_TRUE(idle);

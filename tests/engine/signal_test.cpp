@@ -19,9 +19,9 @@ TEST(signals, sigterm_and_sighup_arrive_through_the_ring) {
         got.push_back(s);
         l.stop();
     });
-    l.call_later(1ms, [] { ::kill(::getpid(), SIGTERM); });  // process-directed
+    l.call_later(1ms, [] { ::kill(::getpid(), SIGTERM); });               // process-directed
     l.call_later(3ms, [] { ::pthread_kill(::pthread_self(), SIGHUP); });  // thread-directed
-    l.call_later(5s, [&] { l.stop(); });  // guard: the test fails instead of hanging
+    l.call_later(5s, [&] { l.stop(); });                                  // guard: the test fails instead of hanging
     l.run();
     EXPECT_EQ(got, (std::vector<int>{SIGTERM, SIGHUP}));
 }

@@ -109,7 +109,8 @@ TEST(socket, accepted_sockets_inherit_no_delay) {
     unique_fd lfd = listen_on(address::ip("127.0.0.1", 0));
     address addr = local_address(lfd.get());
     auto accepted = l.run_sync([](int fd, address a) -> task<int> {
-        auto [c, s] = co_await when_all(connect_to(a), [](int lf) -> task<result<int>> { co_return co_await accept(lf); }(fd));
+        auto [c, s] =
+            co_await when_all(connect_to(a), [](int lf) -> task<result<int>> { co_return co_await accept(lf); }(fd));
         if (!c || !s) co_return -1;
         unique_fd server(*s);
         int v = 0;

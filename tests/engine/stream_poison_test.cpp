@@ -11,13 +11,13 @@
 #include <string>
 #include <thread>
 
+#include "stream_helpers.hpp"
+#include "tcp_pair.hpp"
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/tls.hpp>
 #include <squall/engine/tls_stream.hpp>
 #include <squall/engine/when.hpp>
-#include "stream_helpers.hpp"
-#include "tcp_pair.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -51,7 +51,10 @@ const fs::path& certs() {
         fs::path d = fs::temp_directory_path() / ("squall-poison-test-" + std::to_string(::getpid()));
         std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-        std::atexit([] { std::error_code ec; fs::remove_all(certs(), ec); });
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(certs(), ec);
+        });
         return d;
     }();
     return dir;

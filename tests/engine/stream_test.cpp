@@ -1,7 +1,7 @@
 #include <squall/engine/stream.hpp>
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,10 +9,10 @@
 #include <string>
 #include <thread>
 
-#include <squall/engine/time.hpp>
-#include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
+#include <squall/engine/time.hpp>
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -47,7 +47,8 @@ TEST_P(stream_modes, reads_what_the_peer_sends_until_eof) {
     EXPECT_EQ(l.run_sync(read_to_eof(&s)), data);
     peer.join();
     // Reading past the end keeps saying eof.
-    auto again = l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
+    auto again =
+        l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
     EXPECT_EQ(again, errc::eof);
     if (opts().buffer_ring) {
         EXPECT_EQ(l.buffers().in_use(), 0u);
@@ -103,7 +104,7 @@ TEST(stream, leases_return_buffers_to_the_ring) {
         co_return std::pair{chunk ? chunk->size() : 0, lp->buffers().in_use()};
     }(&s, &l));
     EXPECT_EQ(lease_size.first, 5u);
-    EXPECT_EQ(lease_size.second, 1u);  // held while the lease lived
+    EXPECT_EQ(lease_size.second, 1u);     // held while the lease lived
     EXPECT_EQ(l.buffers().in_use(), 0u);  // and back once it was dropped
 }
 
@@ -139,9 +140,8 @@ TEST(stream, read_until_stops_at_its_limit) {
     auto [server, client] = tcp_pair();
     stream s(std::move(server));
     send_all(client.get(), std::string(5000, 'x'));
-    auto r = l.run_sync([](stream* st) -> task<std::error_code> {
-        co_return (co_await st->read_until("\r\n", 4096)).error();
-    }(&s));
+    auto r = l.run_sync(
+        [](stream* st) -> task<std::error_code> { co_return (co_await st->read_until("\r\n", 4096)).error(); }(&s));
     EXPECT_EQ(r, errc::too_long);
 }
 
@@ -151,7 +151,8 @@ TEST(stream, read_deadline_and_cancel_lose_no_data) {
     stream_options o;
     o.read_timeout = 5ms;
     stream s(std::move(server), o);
-    auto first = l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
+    auto first =
+        l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
     EXPECT_EQ(first, errc::timed_out);
 
     cancel_source src;
@@ -244,8 +245,8 @@ TEST(stream, writev_gathers_parts_in_order) {
     auto [server, client] = tcp_pair();
     stream s(std::move(server));
     std::string a = "HTTP/1.1 200 OK\r\n", b = "Content-Length: 5\r\n\r\n", c = pattern(3 << 20, 4), d = "hello";
-    std::vector<iovec> parts{{a.data(), a.size()}, {nullptr, 0}, {b.data(), b.size()}, {c.data(), c.size()},
-                             {d.data(), d.size()}};
+    std::vector<iovec> parts{
+        {a.data(), a.size()}, {nullptr, 0}, {b.data(), b.size()}, {c.data(), c.size()}, {d.data(), d.size()}};
     std::string got;
     std::thread peer([&, fd = client.get()] { got = recv_n(fd, a.size() + b.size() + c.size() + d.size()); });
     EXPECT_TRUE(l.run_sync(s.writev(parts)));
@@ -260,8 +261,8 @@ TEST(stream, concurrent_writes_go_out_whole_and_in_order) {
     std::string first(2 << 20, 'A'), second(2 << 20, 'B'), third = "C";
     std::string got;
     std::thread peer([&, fd = client.get()] { got = recv_n(fd, first.size() + second.size() + 1); });
-    auto [r1, r2, r3] = l.run_sync(when_all(s.write(std::string_view(first)), s.write_owned(second),
-                                            s.write(std::string_view(third))));
+    auto [r1, r2, r3] =
+        l.run_sync(when_all(s.write(std::string_view(first)), s.write_owned(second), s.write(std::string_view(third))));
     peer.join();
     EXPECT_TRUE(r1 && r2 && r3);
     EXPECT_EQ(got, first + second + third);

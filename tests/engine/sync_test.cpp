@@ -20,10 +20,10 @@ using namespace std::chrono_literals;
 // inside a gtest macro, an if condition or an arm of ?: here, because
 // GCC 12 miscompiles those (double destruction, hangs; see Catch2 issue
 // #2925); results are bound to a variable first.
-#define CO_ASSERT_TRUE(cond)                       \
-    if (!(cond)) {                                 \
+#define CO_ASSERT_TRUE(cond)                      \
+    if (!(cond)) {                                \
         ADD_FAILURE() << "expected true: " #cond; \
-        co_return;                                 \
+        co_return;                                \
     }
 
 namespace {
@@ -34,8 +34,7 @@ task<void> settle(int turns = 4) {
 }
 
 // Waits on `e` (deadline `d` unless zero) and records the outcome.
-task<void> wait_event(event* e, int id, clock::duration d, std::vector<int>* order,
-                      std::error_code* out) {
+task<void> wait_event(event* e, int id, clock::duration d, std::vector<int>* order, std::error_code* out) {
     result<void> r = co_await (d == clock::duration::zero() ? e->wait() : e->wait_for(d));
     if (out) *out = r.error();
     if (r) order->push_back(id);
@@ -43,8 +42,7 @@ task<void> wait_event(event* e, int id, clock::duration d, std::vector<int>* ord
 
 // Locks `m`, records `id`, keeps the lock for one turn so that the next
 // waiter cannot run before this one is done.
-task<void> lock_and_record(mutex* m, int id, clock::duration d, std::vector<int>* order,
-                           std::error_code* out) {
+task<void> lock_and_record(mutex* m, int id, clock::duration d, std::vector<int>* order, std::error_code* out) {
     result<mutex_guard> g = co_await (d == clock::duration::zero() ? m->lock() : m->lock_for(d));
     if (out) *out = g.error();
     if (!g) co_return;
@@ -52,18 +50,15 @@ task<void> lock_and_record(mutex* m, int id, clock::duration d, std::vector<int>
     co_await sleep(0ms);
 }
 
-task<void> acquire_and_record(semaphore* s, int id, clock::duration d, std::vector<int>* order,
-                              std::error_code* out) {
-    result<semaphore_guard> g =
-        co_await (d == clock::duration::zero() ? s->acquire() : s->acquire_for(d));
+task<void> acquire_and_record(semaphore* s, int id, clock::duration d, std::vector<int>* order, std::error_code* out) {
+    result<semaphore_guard> g = co_await (d == clock::duration::zero() ? s->acquire() : s->acquire_for(d));
     if (out) *out = g.error();
     if (!g) co_return;
     order->push_back(id);
     co_await sleep(0ms);
 }
 
-task<void> wait_condition(condition* c, int id, clock::duration d, std::vector<int>* order,
-                          std::error_code* out) {
+task<void> wait_condition(condition* c, int id, clock::duration d, std::vector<int>* order, std::error_code* out) {
     result<void> r = co_await (d == clock::duration::zero() ? c->wait() : c->wait_for(d));
     if (out) *out = r.error();
     if (r) order->push_back(id);
@@ -80,7 +75,7 @@ TEST(sync_event, set_wakes_every_waiter_in_order) {
         co_await settle();
         EXPECT_TRUE(order->empty());
         e->set();
-        e->clear();  // too late: the waiters were already woken
+        e->clear();                   // too late: the waiters were already woken
         EXPECT_TRUE(order->empty());  // woken tasks run in a later turn
         co_await settle();
         EXPECT_EQ(*order, (std::vector<int>{1, 2, 3}));

@@ -18,7 +18,7 @@ namespace {
 
 task<bool> resumes_on_loop_thread(std::thread::id loop_thread) {
     std::thread::id worker = co_await run_in_pool([] { return std::this_thread::get_id(); });
-    co_return worker != loop_thread && std::this_thread::get_id() == loop_thread;
+    co_return worker != loop_thread&& std::this_thread::get_id() == loop_thread;
 }
 
 task<int> blocking_square(int v) {

@@ -71,9 +71,7 @@ TEST(time, with_timeout_propagates_exceptions) {
 
 TEST(time, nested_timeouts_the_outer_wins_when_shorter) {
     loop l;
-    auto nested = []() -> task<result<int>> {
-        co_return co_await with_timeout(1h, slow_result(1h, 5));
-    };
+    auto nested = []() -> task<result<int>> { co_return co_await with_timeout(1h, slow_result(1h, 5)); };
     auto r = l.run_sync(with_timeout(3ms, nested()));
     EXPECT_EQ(r.error(), errc::timed_out);
     EXPECT_EQ(l.timers_pending(), 0u);

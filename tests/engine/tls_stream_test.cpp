@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <string>
 
+#include "stream_helpers.hpp"
 #include <squall/engine/test_stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
-#include "stream_helpers.hpp"
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -30,7 +30,10 @@ const fs::path& certs() {
         fs::path d = fs::temp_directory_path() / ("squall-tls-stream-test-" + std::to_string(::getpid()));
         std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-        std::atexit([] { std::error_code ec; fs::remove_all(certs(), ec); });
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(certs(), ec);
+        });
         return d;
     }();
     return dir;
@@ -229,8 +232,8 @@ TEST(tls_stream, close_ends_a_blocked_send) {
         co_return true;
     };
     std::string big(100'000, 'x');
-    auto [blocked, queued, closed] =
-        l.run_sync(when_all(server.write(std::string_view(big)), server.write(std::string_view("queued")), close_soon(&server)));
+    auto [blocked, queued, closed] = l.run_sync(
+        when_all(server.write(std::string_view(big)), server.write(std::string_view("queued")), close_soon(&server)));
     EXPECT_FALSE(blocked);
     ASSERT_FALSE(queued);
     EXPECT_EQ(queued.error(), errc::closed);

@@ -5,8 +5,8 @@
 // tests/tls/make_certs.sh.
 #include <squall/engine/tls.hpp>
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,12 +16,12 @@
 #include <string>
 #include <thread>
 
-#include <squall/engine/stream.hpp>
-#include <squall/engine/tls_stream.hpp>
-#include <squall/engine/time.hpp>
-#include <squall/engine/when.hpp>
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
+#include <squall/engine/stream.hpp>
+#include <squall/engine/time.hpp>
+#include <squall/engine/tls_stream.hpp>
+#include <squall/engine/when.hpp>
 
 using namespace squall;
 using namespace std::chrono_literals;
@@ -39,7 +39,10 @@ const fs::path& certs() {
         fs::path d = fs::temp_directory_path() / ("squall-tls-test-" + std::to_string(::getpid()));
         std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-        std::atexit([] { std::error_code ec; fs::remove_all(certs(), ec); });
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(certs(), ec);
+        });
         return d;
     }();
     return dir;
@@ -65,7 +68,6 @@ std::shared_ptr<tls_context> client_ctx(std::vector<std::string> alpn = {}) {
 std::unique_ptr<byte_stream> over(unique_fd fd, stream_options o = {}) {
     return std::make_unique<stream>(std::move(fd), o);
 }
-
 
 // The server's side: echo what comes until the peer ends, then close_notify.
 task<std::string> echo(tls_stream* s) {
@@ -242,7 +244,8 @@ TEST(tls, reload_serves_new_certificates_to_new_connections_only) {
     auto [sfd2, cfd2] = tcp_pair();
     tls_stream new_server(over(std::move(sfd2)), sctx);
     tls_stream new_client(over(std::move(cfd2)), client_ctx());
-    auto [s_end, c_got] = l.run_sync(when_all(echo(&new_server), client_round_trip(&new_client, "other.test", "after")));
+    auto [s_end, c_got] =
+        l.run_sync(when_all(echo(&new_server), client_round_trip(&new_client, "other.test", "after")));
     EXPECT_EQ(c_got, "after");
     // ...while the connection made before goes on.
     auto [s_end2, c_got2] = l.run_sync(when_all(echo(&old_server), client_round_trip(&old_client, "", "still here")));

@@ -22,10 +22,10 @@
 #include <string>
 #include <string_view>
 
+#include "tests/fuzz/fuzz_check.hpp"
 #include <squall/http/cookies.hpp>
 #include <squall/http/form.hpp>
 #include <squall/http/url.hpp>
-#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -49,8 +49,9 @@ std::string encode(const form_data& f, std::string_view boundary) {
         out += delim + "\r\nContent-Disposition: form-data; name=" + quoted(name) + "\r\n\r\n" + value + "\r\n";
     }
     for (const auto& [name, file] : f.files) {
-        out += delim + "\r\nContent-Disposition: form-data; name=" + quoted(name) + "; filename=" +
-               quoted(file.filename) + "\r\nContent-Type: " + file.content_type + "\r\n\r\n" + file.body + "\r\n";
+        out += delim + "\r\nContent-Disposition: form-data; name=" + quoted(name) +
+               "; filename=" + quoted(file.filename) + "\r\nContent-Type: " + file.content_type + "\r\n\r\n" +
+               file.body + "\r\n";
     }
     return out + delim + "--\r\n";
 }
@@ -78,7 +79,8 @@ void multipart(std::string_view in) {
     if (!parsed) return;
     const std::string delim = "\r\n--" + boundary;
     for (const auto& [name, value] : parsed->fields) {
-        FUZZ_CHECK(!name.empty() && value.find(delim) == std::string::npos && body.find(value) != std::string_view::npos);
+        FUZZ_CHECK(!name.empty() && value.find(delim) == std::string::npos &&
+                   body.find(value) != std::string_view::npos);
     }
     for (const auto& [name, file] : parsed->files) {
         FUZZ_CHECK(!name.empty() && !file.filename.empty());

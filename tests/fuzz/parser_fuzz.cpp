@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include <squall/http/detail/parser.hpp>
 #include "tests/fuzz/fuzz_check.hpp"
+#include <squall/http/detail/parser.hpp>
 
 namespace {
 
@@ -87,7 +87,8 @@ bool is_tchar(unsigned char c) {
 }
 
 bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
 }
 
 // A view the parser hands out lies in a live read or in the parser's own
@@ -150,9 +151,7 @@ bool size_or_syntax(int a, int b) {
     return (size(a) && b == 400) || (a == 400 && size(b));
 }
 
-bool allowed_status(int s) {
-    return s == 400 || s == 413 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505;
-}
+bool allowed_status(int s) { return s == 400 || s == 413 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505; }
 
 class driver {
 public:

@@ -56,22 +56,15 @@ std::size_t limit_of(const plan& p) { return p.small ? 256 : 1 << 20; }
 
 void check_event(const plan& p, const event& e) {
     switch (e.kind) {
-        case event_kind::message:
-            FUZZ_CHECK(e.data.size() <= limit_of(p));
-            break;
+        case event_kind::message: FUZZ_CHECK(e.data.size() <= limit_of(p)); break;
         case event_kind::ping:
-        case event_kind::pong:
-            FUZZ_CHECK(e.data.size() <= 125);
-            break;
+        case event_kind::pong: FUZZ_CHECK(e.data.size() <= 125); break;
         case event_kind::close:
             FUZZ_CHECK(e.code == close_code::no_status || valid_close_code(e.code));
             FUZZ_CHECK(e.data.size() <= 123);
             break;
-        case event_kind::fail:
-            FUZZ_CHECK(e.code == 1002 || e.code == 1007 || e.code == 1009);
-            break;
-        case event_kind::need_more:
-            break;
+        case event_kind::fail: FUZZ_CHECK(e.code == 1002 || e.code == 1007 || e.code == 1009); break;
+        case event_kind::need_more: break;
     }
 }
 

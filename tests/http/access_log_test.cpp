@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "../engine/log_capture.hpp"
-#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
+#include <squall/http/application.hpp>
 
 using namespace squall;
 using namespace squall::http;
@@ -91,9 +91,9 @@ TEST(access_log, log_function_takes_every_entry_early_answers_included) {
     loopback_server server(make_app(std::move(s)));
     ask(server, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
     ask(server, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");      // 405 from the head
-    ask(server, "BREW /ok HTTP/1.1\r\nHost: x\r\n\r\n");                            // 501
-    ask(server, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n");   // 413 before the body
-    ask(server, "GET /ok HTTP/1.1\r\n\r\n");                                        // 400: no Host
+    ask(server, "BREW /ok HTTP/1.1\r\nHost: x\r\n\r\n");                           // 501
+    ask(server, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n");  // 413 before the body
+    ask(server, "GET /ok HTTP/1.1\r\n\r\n");                                       // 400: no Host
     server.stop();
     auto lines = got.take();
     ASSERT_EQ(lines.size(), 5u);

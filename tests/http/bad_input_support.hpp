@@ -10,8 +10,8 @@
 #include <string>
 #include <thread>
 
-#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
+#include <squall/http/application.hpp>
 
 using namespace squall;
 using namespace squall::http;
@@ -63,7 +63,7 @@ inline app_settings base_settings() {
 }
 
 inline std::unique_ptr<loopback_server> start(app_settings s = base_settings(), listener_options lo = {},
-                                       bool serve_now = true) {
+                                              bool serve_now = true) {
     auto app = std::make_unique<application>(std::move(s));
     app->get("/", root);
     app->get("/hello", hello);

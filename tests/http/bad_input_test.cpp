@@ -91,32 +91,35 @@ TEST(http_bad_input, transfer_encoding_other_than_chunked_is_501) {
 
 TEST(http_bad_input, bad_field_syntax_and_control_bytes_are_400) {
     std::string h = "GET / HTTP/1.1\r\nHost: a\r\n";
-    expect_all_rejected({"GET / HTTP/1.1\r\nHost : a\r\n\r\n", h + "X-A\t: b\r\n\r\n",
-                         h + std::string("X: a\0b\r\n\r\n", 10), h + std::string("X\0Y: b\r\n\r\n", 10),
-                         h + "X: a\rb\r\n\r\n", h + "X: a\vb\r\n\r\n", h + "X\vY: b\r\n\r\n", h + "X: a\x01" "b\r\n\r\n",
-                         h + ": b\r\n\r\n", h + "nocolon\r\n\r\n"},
-                        bad_request);
+    expect_all_rejected(
+        {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", h + "X-A\t: b\r\n\r\n", h + std::string("X: a\0b\r\n\r\n", 10),
+         h + std::string("X\0Y: b\r\n\r\n", 10), h + "X: a\rb\r\n\r\n", h + "X: a\vb\r\n\r\n", h + "X\vY: b\r\n\r\n",
+         h + "X: a\x01"
+             "b\r\n\r\n",
+         h + ": b\r\n\r\n", h + "nocolon\r\n\r\n"},
+        bad_request);
 }
 
 TEST(http_bad_input, obs_fold_and_whitespace_before_first_field_are_400) {
-    expect_all_rejected({"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n",
-                         "GET / HTTP/1.1\r\n Host: a\r\n\r\n", "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n"},
-                        bad_request);
+    expect_all_rejected(
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n",
+         "GET / HTTP/1.1\r\n Host: a\r\n\r\n", "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n"},
+        bad_request);
 }
 
 TEST(http_bad_input, bare_lf_or_bare_cr_line_endings_are_400) {
-    expect_all_rejected({"GET / HTTP/1.1\nHost: a\n\n", "GET / HTTP/1.1\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\n",
-                         "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", "GET / HTTP/1.1\rHost: a\r\n\r\n",
-                         "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"},
+    expect_all_rejected({"GET / HTTP/1.1\nHost: a\n\n", "GET / HTTP/1.1\nHost: a\r\n\r\n",
+                         "GET / HTTP/1.1\r\nHost: a\r\n\n", "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+                         "GET / HTTP/1.1\rHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n"},
                         bad_request);
 }
 
 TEST(http_bad_input, malformed_chunks_are_400) {
     std::string h = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
-    expect_all_rejected({h + "0x5\r\nhello\r\n0\r\n\r\n", h + "+5\r\nhello\r\n0\r\n\r\n", h + "-5\r\nhello\r\n0\r\n\r\n",
-                         h + "5 \r\nhello\r\n0\r\n\r\n", h + " 5\r\nhello\r\n0\r\n\r\n", h + "\r\nhello\r\n0\r\n\r\n",
-                         h + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n", h + "3\r\nhello\r\n0\r\n\r\n",
-                         h + "5\r\nhello0\r\n\r\n", h + "5\r\nhelloXY0\r\n\r\n"},
+    expect_all_rejected({h + "0x5\r\nhello\r\n0\r\n\r\n", h + "+5\r\nhello\r\n0\r\n\r\n",
+                         h + "-5\r\nhello\r\n0\r\n\r\n", h + "5 \r\nhello\r\n0\r\n\r\n", h + " 5\r\nhello\r\n0\r\n\r\n",
+                         h + "\r\nhello\r\n0\r\n\r\n", h + "ffffffffffffffffff\r\nx\r\n0\r\n\r\n",
+                         h + "3\r\nhello\r\n0\r\n\r\n", h + "5\r\nhello0\r\n\r\n", h + "5\r\nhelloXY0\r\n\r\n"},
                         bad_request);
 }
 
@@ -356,8 +359,9 @@ TEST(http_bad_input, gzip_body_is_inflated_for_the_handler_when_asked) {
     // Chunked and gzip together, on the same connection.
     std::string z = gzip("chunked and gzipped");
     std::string size = (std::ostringstream() << std::hex << z.size()).str();
-    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                       size + "\r\n" + z + "\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + size +
+               "\r\n" + z + "\r\n0\r\n\r\n"));
     r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "chunked and gzipped");
@@ -405,7 +409,7 @@ TEST(http_bad_input, corrupt_gzip_body_is_400) {
     flipped[flipped.size() / 2] ^= 0x55;
     std::string bad_crc = z;
     bad_crc[bad_crc.size() - 6] ^= 1;
-    for (const std::string& body : {std::string("not gzip at all"), z.substr(0, z.size() / 2), flipped, bad_crc,
-                                    z + "trailing garbage"})
+    for (const std::string& body :
+         {std::string("not gzip at all"), z.substr(0, z.size() / 2), flipped, bad_crc, z + "trailing garbage"})
         expect_rejected(*srv, post("/echo", body, "Content-Encoding: gzip\r\n"), bad_request);
 }

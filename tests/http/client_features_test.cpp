@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/http/scripted_server.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/http/client.hpp>
-#include "tests/http/scripted_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace squall;
@@ -264,7 +264,8 @@ TEST(client_proxy, http_goes_in_absolute_form) {
 }
 
 TEST(client_proxy, a_refused_tunnel_is_a_proxy_error) {
-    recording proxy([](int, const auto&) { return std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"); });
+    recording proxy(
+        [](int, const auto&) { return std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"); });
     http::request req;
     req.url = "https://example.test/";
     req.proxy = "http://127.0.0.1:" + std::to_string(proxy.server.port());

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tests/http/scripted_server.hpp"
+#include "tests/support/gzip.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/resolver.hpp>
 #include <squall/http/client.hpp>
-#include "tests/http/scripted_server.hpp"
-#include "tests/support/gzip.hpp"
 
 using namespace std::chrono_literals;
 using namespace squall;
@@ -56,7 +56,8 @@ struct hostile_case {
 std::vector<hostile_case> hostile_cases() {
     const std::string ok = "HTTP/1.1 200 OK\r\n";
     return {
-        {"cl_and_te", ok + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", client_errc::protocol},
+        {"cl_and_te", ok + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+         client_errc::protocol},
         {"differing_cl", ok + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", client_errc::protocol},
         {"cl_list", ok + "Content-Length: 5, 6\r\n\r\nhello!", client_errc::protocol},
         {"cl_sign", ok + "Content-Length: +5\r\n\r\nhello", client_errc::protocol},
@@ -64,9 +65,12 @@ std::vector<hostile_case> hostile_cases() {
         {"cl_hex", ok + "Content-Length: 0x5\r\n\r\nhello", client_errc::protocol},
         {"cl_space_inside", ok + "Content-Length: 1 2\r\n\r\nhello", client_errc::protocol},
         {"cl_overflow", ok + "Content-Length: 99999999999999999999999\r\n\r\nhello", client_errc::protocol},
-        {"chunk_overflow", ok + "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n", client_errc::protocol},
-        {"chunk_size_prefix", ok + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", client_errc::protocol},
-        {"chunk_data_too_long", ok + "Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", client_errc::protocol},
+        {"chunk_overflow", ok + "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nx\r\n0\r\n\r\n",
+         client_errc::protocol},
+        {"chunk_size_prefix", ok + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+         client_errc::protocol},
+        {"chunk_data_too_long", ok + "Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
+         client_errc::protocol},
         {"te_not_chunked", ok + "Transfer-Encoding: gzip\r\n\r\nxxxx", client_errc::protocol},
         {"te_gzip_chunked", ok + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", client_errc::protocol},
         {"bare_lf_status", "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", client_errc::protocol},
@@ -81,7 +85,8 @@ std::vector<hostile_case> hostile_cases() {
         {"status_letters", "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
         {"version_2", "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", client_errc::protocol},
         {"not_http", "SSH-2.0-OpenSSH_9.2\r\n", client_errc::protocol},
-        {"switching_protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n", client_errc::protocol},
+        {"switching_protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+         client_errc::protocol},
         {"eof_before_length", ok + "Content-Length: 10\r\n\r\nhello", client_errc::protocol},
         {"eof_in_chunk", ok + "Transfer-Encoding: chunked\r\n\r\n5\r\nhel", client_errc::protocol},
         {"eof_before_last_chunk", ok + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", client_errc::protocol},
@@ -91,24 +96,30 @@ std::vector<hostile_case> hostile_cases() {
         {"too_many_codings", ok + "Content-Encoding: gzip, gzip, gzip, gzip\r\nContent-Length: 5\r\n\r\nhello",
          client_errc::decoding},
         {"body_past_limit_cl", ok + "Content-Length: 2000\r\n\r\n", client_errc::body_too_large},
-        {"body_past_limit_chunked", ok + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'x') + "\r\n0\r\n\r\n",
+        {"body_past_limit_chunked",
+         ok + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'x') + "\r\n0\r\n\r\n",
          client_errc::body_too_large},
-        {"body_past_limit_close", ok + "Connection: close\r\n\r\n" + std::string(2048, 'x'), client_errc::body_too_large},
+        {"body_past_limit_close", ok + "Connection: close\r\n\r\n" + std::string(2048, 'x'),
+         client_errc::body_too_large},
         {"head_too_large", ok + "X: " + std::string(5000, 'a') + "\r\n\r\n", client_errc::header_too_large},
         {"trailer_too_large", ok + "Transfer-Encoding: chunked\r\n\r\n0\r\nX: " + std::string(5000, 'a'),
          client_errc::header_too_large},
         {"interim_with_a_body", "HTTP/1.1 199 X\r\nContent-Length: 4\r\n\r\nJUNK" + ok + "Content-Length: 2\r\n\r\nok",
          client_errc::protocol},
-        {"too_many_fields", [ok] {
+        {"too_many_fields",
+         [ok] {
              std::string s = ok;
              for (int i = 0; i < 200; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
              return s + "Content-Length: 0\r\n\r\n";
-         }(), client_errc::header_too_large},
-        {"too_many_interim", [] {
+         }(),
+         client_errc::header_too_large},
+        {"too_many_interim",
+         [] {
              std::string s;
              for (int i = 0; i < 20; ++i) s += "HTTP/1.1 100 Continue\r\n\r\n";
              return s + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-         }(), client_errc::protocol},
+         }(),
+         client_errc::protocol},
     };
 }
 
@@ -136,13 +147,15 @@ TEST(client_framing, valid_framings_succeed) {
         {ok + "Transfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3;ext=1\r\nllo\r\n0\r\nTrailer: x\r\n\r\n", "hello"},
         {ok + "Connection: close\r\n\r\nhello", "hello"},
         {"HTTP/1.0 200 OK\r\n\r\nhello", "hello"},
-        {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok + "Content-Length: 5\r\n\r\nhello",
+        {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok +
+             "Content-Length: 5\r\n\r\nhello",
          "hello"},
-        {ok + "Content-Encoding: gzip\r\nContent-Length: " + std::to_string(squall::testing::gzip("hello").size()) + "\r\n\r\n" +
-             squall::testing::gzip("hello"),
+        {ok + "Content-Encoding: gzip\r\nContent-Length: " + std::to_string(squall::testing::gzip("hello").size()) +
+             "\r\n\r\n" + squall::testing::gzip("hello"),
          "hello"},
         {ok + "Content-Encoding: gzip, gzip\r\nContent-Length: " +
-             std::to_string(squall::testing::gzip(squall::testing::gzip("hello")).size()) + "\r\n\r\n" + squall::testing::gzip(squall::testing::gzip("hello")),
+             std::to_string(squall::testing::gzip(squall::testing::gzip("hello")).size()) + "\r\n\r\n" +
+             squall::testing::gzip(squall::testing::gzip("hello")),
          "hello"},
     };
     for (const auto& [answer, body] : cases) {
@@ -166,8 +179,9 @@ TEST(client_framing, status_reason_and_fields) {
 
 TEST(client_framing, gzip_bomb_stops_at_the_limit) {
     const std::string bomb = squall::testing::gzip(std::string(8 * 1024 * 1024, 'a'));
-    auto server = answering("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + std::to_string(bomb.size()) +
-                            "\r\n\r\n" + bomb);
+    auto server =
+        answering("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + std::to_string(bomb.size()) +
+                  "\r\n\r\n" + bomb);
     http::request req;
     req.url = server.url();
     req.max_body_size = 64 * 1024;
@@ -179,7 +193,8 @@ TEST(client_framing, gzip_bomb_stops_at_the_limit) {
 TEST(client_framing, stacked_gzip_bomb_stops_at_the_limit) {
     // Three layers: the outer two inflate to the next bomb; each middle
     // layer must hand on what it made rather than inflate it whole first.
-    const std::string bomb = squall::testing::gzip(squall::testing::gzip(squall::testing::gzip(std::string(64 * 1024 * 1024, 'a'))));
+    const std::string bomb =
+        squall::testing::gzip(squall::testing::gzip(squall::testing::gzip(std::string(64 * 1024 * 1024, 'a'))));
     auto server = answering("HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip\r\nContent-Length: " +
                             std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
     http::request req;
@@ -257,7 +272,8 @@ TEST(client_names, host_names_go_through_the_resolver) {
         auto r = c.read_request();
         if (!r.ok) return;
         const bool named = r.head.find("Host: service.test:") != std::string::npos;
-        c.send(named ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nnamed" : "HTTP/1.1 400 No\r\nContent-Length: 0\r\n\r\n");
+        c.send(named ? "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nnamed"
+                     : "HTTP/1.1 400 No\r\nContent-Length: 0\r\n\r\n");
         c.wait_close();
     });
     char path[] = "/tmp/squall-client-hosts-XXXXXX";

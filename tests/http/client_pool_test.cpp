@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/http/scripted_server.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
 #include <squall/http/client.hpp>
-#include "tests/http/scripted_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace squall;
@@ -97,9 +97,9 @@ TEST(client_pool, leftover_bytes_close_the_connection) {
 }
 
 TEST(client_pool, bodies_after_head_204_304_are_not_reused) {
-    for (std::string answer : {std::string("HTTP/1.1 204 No Content\r\n\r\nbody"),
-                               std::string("HTTP/1.1 304 Not Modified\r\n\r\nbody"),
-                               std::string("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")}) {
+    for (std::string answer :
+         {std::string("HTTP/1.1 204 No Content\r\n\r\nbody"), std::string("HTTP/1.1 304 Not Modified\r\n\r\nbody"),
+          std::string("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")}) {
         scripted_server* self = nullptr;
         auto server = keep_alive(answer, &self);
         self = &server;

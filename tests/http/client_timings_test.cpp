@@ -10,14 +10,14 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/engine/dns_peer.hpp"
+#include "tests/http/loopback_server.hpp"
+#include "tests/http/scripted_server.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/resolver.hpp>
 #include <squall/engine/tls.hpp>
 #include <squall/engine/when.hpp>
 #include <squall/http/client.hpp>
-#include "tests/engine/dns_peer.hpp"
-#include "tests/http/loopback_server.hpp"
-#include "tests/http/scripted_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace squall;

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.hpp"
 #include <squall/engine/time.hpp>
 #include <squall/http/application.hpp>
-#include "loopback_server.hpp"
 
 using namespace squall;
 using namespace squall::http;

@@ -85,9 +85,9 @@ TEST(cookies, tampering_is_refused) {
 }
 
 TEST(cookies, malformed_values_are_refused) {
-    for (std::string_view bad : {"", "2|", "1|1:0|10:1700000000|1:n|4:dmFs|00", "2|1:0", "2|x:0|10:1700000000|1:n|",
-                                 "2|99999999999999999999:0|", "2|18446744073709551615:0|1:n|", "2|-1:0|",
-                                 "2|1:0|10:1700000000|1:n|4:dmFs"}) {
+    for (std::string_view bad :
+         {"", "2|", "1|1:0|10:1700000000|1:n|4:dmFs|00", "2|1:0", "2|x:0|10:1700000000|1:n|",
+          "2|99999999999999999999:0|", "2|18446744073709551615:0|1:n|", "2|-1:0|", "2|1:0|10:1700000000|1:n|4:dmFs"}) {
         EXPECT_FALSE(decode_signed_value("secret", "n", bad, t0)) << bad;
     }
     // Signed correctly, but the value is not base64 or the time no number.
@@ -256,8 +256,11 @@ TEST(cookies, key_rotation_interoperates_with_tornado) {
     std::string ours = create_signed_value(rotation.at(2), "sid", "from squall", t0, 2);
     std::string back = tornado_run(
         "s = {1: \"old secret\", 2: \"new secret\"}\n"
-        "v = tornado.web.decode_signed_value(s, \"sid\", \"" + ours + "\", clock=lambda: 1700000060)\n"
-        "sys.stdout.write(repr(v) + \" \" + repr(tornado.web.get_signature_key_version(\"" + ours + "\")))\n");
+        "v = tornado.web.decode_signed_value(s, \"sid\", \"" +
+        ours +
+        "\", clock=lambda: 1700000060)\n"
+        "sys.stdout.write(repr(v) + \" \" + repr(tornado.web.get_signature_key_version(\"" +
+        ours + "\")))\n");
     EXPECT_EQ(back, "b'from squall' 2");
 }
 
@@ -286,7 +289,8 @@ TEST(cookies, set_cookie_field_in_tornado_spelling_and_order) {
 TEST(cookies, set_cookie_field_refuses_what_could_inject) {
     using namespace std::chrono;
     const system_clock::time_point now{seconds(t0)};
-    for (const std::string& bad : std::vector<std::string>{"a b", "a;b", "a\r\nX: y", std::string("a\0b", 3), "a,b", "a\"b", "a\\b", "\x7f"})
+    for (const std::string& bad :
+         std::vector<std::string>{"a b", "a;b", "a\r\nX: y", std::string("a\0b", 3), "a,b", "a\"b", "a\\b", "\x7f"})
         EXPECT_THROW(set_cookie_field("n", bad, {}, now), std::invalid_argument) << bad;
     for (std::string bad : {"", "a=b", "a b", "a;b", "a\n"})
         EXPECT_THROW(set_cookie_field(bad, "v", {}, now), std::invalid_argument) << bad;

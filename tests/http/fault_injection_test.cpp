@@ -106,7 +106,8 @@ TEST(http_fault_injection, the_full_exchange_answers_each_request_once_in_order)
     auto app = make_app();
     std::string answer = expected_answer(*app);
     auto at = [&](std::string_view what, std::size_t from) { return answer.find(what, from); };
-    std::size_t first = at("HTTP/1.1 200", 0), second = at("HTTP/1.1 200", first + 1), third = at("HTTP/1.1 200", second + 1);
+    std::size_t first = at("HTTP/1.1 200", 0), second = at("HTTP/1.1 200", first + 1),
+                third = at("HTTP/1.1 200", second + 1);
     ASSERT_NE(third, std::string::npos) << answer;
     EXPECT_EQ(at("HTTP/1.1", third + 1), std::string::npos);  // three responses, no more
     EXPECT_NE(answer.find("\r\n\r\nhello world", second), std::string::npos);

@@ -77,10 +77,10 @@ TEST(form, multipart_boundary_from_content_type) {
 }
 
 TEST(form, multipart_fields_and_files) {
-    std::string body = part("form-data; name=\"title\"", "hello") +
-                       part("form-data; name=\"upload\"; filename=\"notes.txt\"", "line 1\r\nline 2",
-                            "Content-Type: text/plain\r\n") +
-                       part("form-data; name=blob; filename=raw.bin", std::string("\0\xff", 2)) + "--b--\r\n";
+    std::string body =
+        part("form-data; name=\"title\"", "hello") +
+        part("form-data; name=\"upload\"; filename=\"notes.txt\"", "line 1\r\nline 2", "Content-Type: text/plain\r\n") +
+        part("form-data; name=blob; filename=raw.bin", std::string("\0\xff", 2)) + "--b--\r\n";
     auto f = parse_multipart(body, "b");
     ASSERT_TRUE(f) << f.error().message();
     EXPECT_EQ(f->fields, (pairs{{"title", "hello"}}));
@@ -129,12 +129,12 @@ TEST(form, multipart_errors) {
         return !parse_multipart(body, boundary).has_value();
     };
     std::string field = part("form-data; name=a", "1");
-    EXPECT_TRUE(bad(field));                              // no closing delimiter
-    EXPECT_TRUE(bad(field + "--b"));                      // the delimiter without "--"
+    EXPECT_TRUE(bad(field));          // no closing delimiter
+    EXPECT_TRUE(bad(field + "--b"));  // the delimiter without "--"
     EXPECT_TRUE(bad("--b\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue"));
     EXPECT_TRUE(bad("garbage, no multipart at all"));
     EXPECT_TRUE(bad(""));
-    EXPECT_TRUE(bad(field + "--b--", "other"));           // another boundary
+    EXPECT_TRUE(bad(field + "--b--", "other"));                // another boundary
     EXPECT_TRUE(bad("--bX\r\n" + field.substr(5) + "--b--"));  // text after the delimiter
     EXPECT_TRUE(bad(part("form-data", "no name") + "--b--"));
     EXPECT_TRUE(bad(part("form-data; name=\"\"", "empty name") + "--b--"));
@@ -155,7 +155,7 @@ TEST(clean_argument, control_characters_and_whitespace_as_tornado) {
     // Unicode whitespace as Python's str.strip(): NBSP, U+2003, U+3000, U+0085.
     EXPECT_EQ(clean_argument("\xc2\xa0\xe2\x80\x83x y\xe3\x80\x80\xc2\x85", true), "x y");
     EXPECT_EQ(clean_argument("\xc3\xa9t\xc3\xa9", true), "\xc3\xa9t\xc3\xa9");  // letters stay
-    EXPECT_EQ(clean_argument("\xe2\x80\x8b", true), "\xe2\x80\x8b");  // U+200B is no space to Python
+    EXPECT_EQ(clean_argument("\xe2\x80\x8b", true), "\xe2\x80\x8b");            // U+200B is no space to Python
     EXPECT_EQ(clean_argument("", true), "");
     EXPECT_EQ(clean_argument(" \t ", true), "");
 }

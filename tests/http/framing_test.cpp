@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <string>
 
-#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
+#include <squall/http/application.hpp>
 
 using namespace squall;
 using namespace squall::http;

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <string>
 #include "tests/support/gzip.hpp"
+#include <string>
 
 using namespace squall::http::detail;
 
@@ -17,9 +17,9 @@ namespace {
 std::string zlib_wrapped(std::string_view data) {
     uLongf n = compressBound(data.size());
     std::string out(n, '\0');
-    EXPECT_EQ(compress(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(data.data()),
-                       data.size()),
-              Z_OK);
+    EXPECT_EQ(
+        compress(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(data.data()), data.size()),
+        Z_OK);
     out.resize(n);
     return out;
 }
@@ -72,7 +72,7 @@ TEST(http_gzip, corrupt_input_is_refused) {
     EXPECT_EQ(gunzip("plain text, not gzip", 100, out), inflate_status::corrupt);
     EXPECT_EQ(gunzip(zlib_wrapped("zlib, not gzip"), 100, out), inflate_status::corrupt);
     EXPECT_EQ(gunzip(z.substr(0, z.size() - 1), 1 << 20, out), inflate_status::corrupt);  // cut short
-    EXPECT_EQ(gunzip(z.substr(0, 10), 1 << 20, out), inflate_status::corrupt);             // header only
+    EXPECT_EQ(gunzip(z.substr(0, 10), 1 << 20, out), inflate_status::corrupt);            // header only
     std::string bad_crc = z;
     bad_crc[bad_crc.size() - 8] ^= 1;  // the CRC-32 of the trailer
     EXPECT_EQ(gunzip(bad_crc, 1 << 20, out), inflate_status::corrupt);

@@ -9,9 +9,9 @@
 #include <string>
 #include <thread>
 
+#include "loopback_server.hpp"
 #include <squall/engine/time.hpp>
 #include <squall/http/application.hpp>
-#include "loopback_server.hpp"
 
 using namespace squall;
 using namespace squall::http;
@@ -165,8 +165,9 @@ TEST(detach, upgraded_connection_carries_bytes_both_ways) {
     raw_client c(server->port());
     // The first bytes of the new protocol come in the same write as the
     // request: they must reach the handler, not the HTTP parser.
-    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
-                       "X-Name: ann\r\n\r\nearly"));
+    ASSERT_TRUE(
+        c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
+               "X-Name: ann\r\n\r\nearly"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 101 Switching Protocols");
@@ -193,8 +194,9 @@ TEST(detach, upgraded_connection_carries_bytes_both_ways) {
 TEST(detach, body_outlives_the_receive_buffers) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
-                       "Content-Length: 4\r\n\r\nabcd"));
+    ASSERT_TRUE(
+        c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n"
+               "Content-Length: 4\r\n\r\nabcd"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 101 Switching Protocols");
@@ -221,8 +223,9 @@ TEST(detach, long_lived_upgrade_holds_no_receive_buffer) {
 TEST(detach, refused_upgrade_is_an_ordinary_response) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n"
-                       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 400 Bad Request");
@@ -236,8 +239,9 @@ TEST(detach, refused_upgrade_is_an_ordinary_response) {
 TEST(upgrade, ignored_upgrade_keeps_the_connection) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-                       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
     for (int i = 0; i < 2; ++i) {
         auto r = c.read_response();
         ASSERT_TRUE(r) << i;
@@ -314,8 +318,9 @@ TEST(stream_body, continue_is_sent_after_prepare_accepts) {
 TEST(stream_body, no_continue_after_prepare_flushed) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Flush-First: 1\r\nExpect: 100-continue\r\n"
-                       "Content-Length: 5\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Flush-First: 1\r\nExpect: 100-continue\r\n"
+               "Content-Length: 5\r\n\r\n"));
     std::string got;
     while (got.find("early\n") == std::string::npos) {
         std::string more = read_exactly(c, 1);
@@ -336,8 +341,9 @@ TEST(stream_body, no_continue_after_prepare_flushed) {
 TEST(stream_body, prepare_refusal_sends_no_continue) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nExpect: 100-continue\r\n"
-                       "Content-Length: 500000\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nX-Deny: 1\r\nExpect: 100-continue\r\n"
+               "Content-Length: 500000\r\n\r\n"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 403 Forbidden");
@@ -349,8 +355,9 @@ TEST(stream_body, prepare_refusal_sends_no_continue) {
 TEST(stream_body, malformed_chunk_reaches_write_error) {
     auto server = start();
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       "5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 400 Bad Request");
@@ -362,8 +369,10 @@ TEST(stream_body, malformed_chunk_reaches_write_error) {
 TEST(stream_body, over_the_body_limit_is_413) {
     auto server = start(1000);
     raw_client c(server->port());
-    ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       "3e8\r\n" + std::string(1000, 'x') + "\r\n1\r\ny\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "3e8\r\n" +
+               std::string(1000, 'x') + "\r\n1\r\ny\r\n0\r\n\r\n"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status_line, "HTTP/1.1 413 Content Too Large");
@@ -432,7 +441,8 @@ TEST(stream_body, client_vanishing_mid_body_frees_everything) {
     auto server = start();
     {
         raw_client c(server->port());
-        ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'q')));
+        ASSERT_TRUE(
+            c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'q')));
         std::this_thread::sleep_for(20ms);
         c.reset();
     }
@@ -445,9 +455,10 @@ TEST(stream_body, client_vanishing_mid_body_frees_everything) {
 TEST(arguments, form_media_type_is_case_insensitive) {
     auto server = start();
     raw_client c(server->port());
-    for (std::string type : {"application/x-www-form-urlencoded", "Application/X-WWW-Form-URLEncoded ; charset=UTF-8",
-                             "text/plain"}) {
-        ASSERT_TRUE(c.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: " + type + "\r\nContent-Length: 5\r\n\r\na=b+c"));
+    for (std::string type :
+         {"application/x-www-form-urlencoded", "Application/X-WWW-Form-URLEncoded ; charset=UTF-8", "text/plain"}) {
+        ASSERT_TRUE(
+            c.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: " + type + "\r\nContent-Length: 5\r\n\r\na=b+c"));
         auto r = c.read_response();
         ASSERT_TRUE(r);
         EXPECT_EQ(r->body, type == "text/plain" ? "(none)" : "b c") << type;
@@ -487,14 +498,14 @@ TEST(shutdown, idle_connections_close_and_requests_in_progress_finish) {
     ASSERT_TRUE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
     server->wait_until([](const server_stats& s) { return s.connections == 2; });
     std::this_thread::sleep_for(20ms);  // the slow request is in its handler
-    raw_client fresh(server->port());  // connected, nothing sent yet
-    raw_client late(server->port());   // ... sends its request as the stop comes
+    raw_client fresh(server->port());   // connected, nothing sent yet
+    raw_client late(server->port());    // ... sends its request as the stop comes
     raw_client poller(server->port());
     ASSERT_TRUE(poller.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"));
     server->wait_until([](const server_stats& s) { return s.connections == 5; });
     server->begin_shutdown();
     ASSERT_TRUE(late.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
-    EXPECT_TRUE(idle.eof_next());  // long before the 60 s keep-alive timeout
+    EXPECT_TRUE(idle.eof_next());   // long before the 60 s keep-alive timeout
     EXPECT_TRUE(fresh.eof_next());  // and the 30 s header timeout (after a short grace)
     // A new connection's first request, on its way when the stop came, is
     // answered (with Connection: close), not dropped unanswered.

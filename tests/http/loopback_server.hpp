@@ -313,8 +313,7 @@ public:
             r.body = buf_.substr(0, n);
             buf_.erase(0, n);
         } else {
-            while (fill()) {
-            }
+            while (fill()) {}
             r.body = std::move(buf_);
             buf_.clear();
         }
@@ -357,8 +356,7 @@ public:
         if (!buf_.empty()) return false;
         pollfd p{fd_.get(), POLLIN, 0};
         int n;
-        while ((n = ::poll(&p, 1, static_cast<int>(d.count()))) < 0 && errno == EINTR) {
-        }
+        while ((n = ::poll(&p, 1, static_cast<int>(d.count()))) < 0 && errno == EINTR) {}
         return n == 0;
     }
 

@@ -111,8 +111,7 @@ TEST(parser, sixty_four_pipelined_requests_in_order) {
 }
 
 TEST(parser, keep_alive_rules) {
-    auto r = parse_both(
-        "GET / HTTP/1.0\r\n\r\n");
+    auto r = parse_both("GET / HTTP/1.0\r\n\r\n");
     EXPECT_FALSE(r.keep_alive[0]);
     r = parse_both("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     EXPECT_TRUE(r.keep_alive[0]);
@@ -141,7 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"two_hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
         bad_case{"invalid_host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
         bad_case{"invalid_host_slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
-        bad_case{"cl_and_te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        bad_case{"cl_and_te",
+                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
         bad_case{"cl_plus", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nx", 400},
         bad_case{"cl_minus", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\nx", 400},
         bad_case{"cl_suffix", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1Z\r\n\r\nx", 400},
@@ -152,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"cl_over_limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n", 413},
         bad_case{"te_chunked_not_last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
         bad_case{"te_in_1_0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        bad_case{"te_gzip_chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+        bad_case{"te_gzip_chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                 501},
         bad_case{"te_identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501},
         bad_case{"te_unknown", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n", 501},
         bad_case{"space_before_colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
@@ -170,14 +171,23 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"bare_lf_at_end", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400},
         bad_case{"bare_lf_in_fields", "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400},
         bad_case{"bare_cr_line_end", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400},
-        bad_case{"chunk_0x", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_plus", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_space", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_data_too_long", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400},
-        bad_case{"chunk_missing_crlf", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello0\r\n\r\n", 400},
-        bad_case{"chunked_over_limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", 413},
+        bad_case{"chunk_0x",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
+        bad_case{"chunk_plus",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n", 400},
+        bad_case{"chunk_space",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", 400},
+        bad_case{"chunk_empty",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n", 400},
+        bad_case{"chunk_overflow",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n0\r\n\r\n",
+                 400},
+        bad_case{"chunk_data_too_long",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400},
+        bad_case{"chunk_missing_crlf",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello0\r\n\r\n", 400},
+        bad_case{"chunked_over_limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n",
+                 413},
         bad_case{"bad_method", "G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         bad_case{"unknown_method", "FROB / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
         bad_case{"http_2_0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
@@ -255,8 +265,9 @@ TEST(parser, own_pending_survives_reused_input) {
 }
 
 TEST(parser, chunk_extensions_are_bounded) {
-    std::string req = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" +
-                      std::string(16 * 1024, 'e') + "\r\nx\r\n0\r\n\r\n";
+    std::string req =
+        "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" + std::string(16 * 1024, 'e') +
+        "\r\nx\r\n0\r\n\r\n";
     EXPECT_EQ(status_of(req), 400);
     std::string ok = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b\r\nx\r\n0\r\n\r\n";
     EXPECT_EQ(status_of(ok), 0);
@@ -304,9 +315,9 @@ TEST(parser, line_rules_after_leading_empty_lines) {
 TEST(parser, head_limit_counts_the_same_whatever_the_reads) {
     parser_limits small;
     small.max_head = 40;
-    const std::string start = "GET / HTTP/1.1\r\nHost: a\r\n";          // 25 bytes
-    EXPECT_EQ(status_of(start + "X: 12345678\r\n\r\n", small), 0);       // 40 bytes
-    EXPECT_EQ(status_of(start + "X: 123456789\r\n\r\n", small), 431);    // 41 bytes
+    const std::string start = "GET / HTTP/1.1\r\nHost: a\r\n";         // 25 bytes
+    EXPECT_EQ(status_of(start + "X: 12345678\r\n\r\n", small), 0);     // 40 bytes
+    EXPECT_EQ(status_of(start + "X: 123456789\r\n\r\n", small), 431);  // 41 bytes
     // Empty lines before the request line count too, however they arrive.
     EXPECT_EQ(status_of("\r\n" + start + "X: 12345678\r\n\r\n", small), 431);
 }
@@ -332,16 +343,20 @@ TEST(parser, streamed_body_has_no_empty_chunks) {
 }
 
 TEST(parser, trailer_fields_are_checked_and_dropped) {
-    auto r = parse_both("POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "3\r\nabc\r\n0\r\nHost: evil\r\nContent-Type: text/evil\r\n\r\n");
+    auto r = parse_both(
+        "POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\nHost: evil\r\nContent-Type: text/evil\r\n\r\n");
     ASSERT_EQ(r.status, 0);
     EXPECT_EQ(r.bodies, (std::vector<std::string>{"abc"}));
     ASSERT_EQ(r.headers.size(), 1u);
-    EXPECT_EQ(r.headers[0], (std::vector<std::pair<std::string, std::string>>{{"Host", "a"}, {"Transfer-Encoding", "chunked"}}));
+    EXPECT_EQ(r.headers[0],
+              (std::vector<std::pair<std::string, std::string>>{{"Host", "a"}, {"Transfer-Encoding", "chunked"}}));
     parser_limits two;
     two.max_fields = 2;
-    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", two),
-              431);
+    EXPECT_EQ(
+        status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+                  two),
+        431);
     EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA B: 1\r\n\r\n"), 400);
 }
 

@@ -46,7 +46,9 @@ TEST(cidr, parses_and_matches) {
 
 TEST(believe, untrusted_peer_is_never_believed) {
     auto s = trusting({"10.0.0.0/8"});
-    auto h = headers({{"X-Forwarded-For", "1.2.3.4"}, {"X-Real-Ip", "5.6.7.8"}, {"X-Scheme", "https"},
+    auto h = headers({{"X-Forwarded-For", "1.2.3.4"},
+                      {"X-Real-Ip", "5.6.7.8"},
+                      {"X-Scheme", "https"},
                       {"Forwarded", "for=9.9.9.9;proto=https"}});
     auto c = believe(s, "192.0.2.1", "http", h);
     EXPECT_EQ(c.ip, "192.0.2.1");
@@ -68,7 +70,8 @@ TEST(believe, x_forwarded_for_right_to_left_over_trusted_hops) {
 
 TEST(believe, x_real_ip_and_scheme) {
     auto s = trusting({"127.0.0.1"});
-    auto h = headers({{"X-Forwarded-For", "1.1.1.1"}, {"X-Real-Ip", "2001:db8::7"}, {"X-Forwarded-Proto", "http, https"}});
+    auto h =
+        headers({{"X-Forwarded-For", "1.1.1.1"}, {"X-Real-Ip", "2001:db8::7"}, {"X-Forwarded-Proto", "http, https"}});
     auto c = believe(s, "127.0.0.1", "http", h);
     EXPECT_EQ(c.ip, "2001:db8::7");
     EXPECT_EQ(c.scheme, "https");
@@ -125,24 +128,24 @@ TEST(believe, forwarded_quoting_and_node_forms) {
     EXPECT_EQ(ip("for=192.0.2.10, proto=https"), "127.0.0.1");  // an element without for=
     // Malformed: the peer stays the client, whatever the rest says.
     for (const char* bad : {
-             "for=[2001:db8::1]",           // IPv6 must be quoted
-             "for=2001:db8::1",             // ... and bracketed
-             "for=\"2001:db8::1\"",         // (unbracketed inside quotes: not a node)
-             "for=192.0.2.1:80",            // a port must be quoted (':' is not a tchar)
-             "for=\"192.0.2.1",             // no closing quote
-             "for=\"192.0.2.1\\",           // an escape at the end
+             "for=[2001:db8::1]",            // IPv6 must be quoted
+             "for=2001:db8::1",              // ... and bracketed
+             "for=\"2001:db8::1\"",          // (unbracketed inside quotes: not a node)
+             "for=192.0.2.1:80",             // a port must be quoted (':' is not a tchar)
+             "for=\"192.0.2.1",              // no closing quote
+             "for=\"192.0.2.1\\",            // an escape at the end
              "for=192.0.2.1;for=192.0.2.2",  // a parameter twice in one element
-             "for=",                        // no value
-             "=192.0.2.1",                  // no name
-             "for 192.0.2.1",               // no '='
-             "for=192.0.2.1 192.0.2.2",     // two values
-             "for=\"192.0.2.1\"x",          // bytes after a quoted value
-             "for=\"\x01\"",                // a control byte
-             "for=\"192.0.2.1:99999\"",     // a port out of range
-             "for=\"[2001:db8::1\"",        // an unclosed bracket
-             "for=\"[2001:db8::1]x\"",      // bytes after the bracket
-             "for=example.com",             // a host name is not a node
-             "for=_",                       // an obfuscated name needs a character
+             "for=",                         // no value
+             "=192.0.2.1",                   // no name
+             "for 192.0.2.1",                // no '='
+             "for=192.0.2.1 192.0.2.2",      // two values
+             "for=\"192.0.2.1\"x",           // bytes after a quoted value
+             "for=\"\x01\"",                 // a control byte
+             "for=\"192.0.2.1:99999\"",      // a port out of range
+             "for=\"[2001:db8::1\"",         // an unclosed bracket
+             "for=\"[2001:db8::1]x\"",       // bytes after the bracket
+             "for=example.com",              // a host name is not a node
+             "for=_",                        // an obfuscated name needs a character
              "for=300.0.0.1",
          }) {
         EXPECT_EQ(ip(bad), "127.0.0.1") << bad;

@@ -11,9 +11,9 @@
 
 #include <string>
 
+#include "loopback_server.hpp"
 #include <squall/http/application.hpp>
 #include <squall/http/url.hpp>
-#include "loopback_server.hpp"
 
 using namespace squall;
 using namespace squall::http;
@@ -161,8 +161,9 @@ TEST(response_safety, error_pages_escape_the_reason) {
     auto srv = start();
     response r = get(*srv, "/send_error?v=Tom%20%26%20%22Jerry%22");
     EXPECT_EQ(r.status_line, "HTTP/1.1 403 Tom & \"Jerry\"");
-    EXPECT_EQ(r.body, "<html><title>403: Tom &amp; &quot;Jerry&quot;</title><body>403: Tom &amp; &quot;Jerry&quot;"
-                      "</body></html>");
+    EXPECT_EQ(r.body,
+              "<html><title>403: Tom &amp; &quot;Jerry&quot;</title><body>403: Tom &amp; &quot;Jerry&quot;"
+              "</body></html>");
 }
 
 TEST(response_safety, write_error_gets_the_message_for_json_pages) {
@@ -211,5 +212,7 @@ TEST(response_safety, json_writer_escapes_script_ends_and_bad_utf8) {
     EXPECT_EQ(r.body, R"({"v":"<script>alert(1)<\/script>"})");
     r = get(*srv, "/json?v=a%FFb");
     EXPECT_EQ(r.status_line, "HTTP/1.1 200 OK");
-    EXPECT_EQ(r.body, "{\"v\":\"a\xEF\xBF\xBD" "b\"}");
+    EXPECT_EQ(r.body,
+              "{\"v\":\"a\xEF\xBF\xBD"
+              "b\"}");
 }

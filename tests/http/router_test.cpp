@@ -121,10 +121,10 @@ TEST(router, optional_group_that_did_not_match_is_empty) {
 
 TEST(router, first_match_wins) {
     application app;
-    app.add<get_only>("/items/special");          // literal before the regex
+    app.add<get_only>("/items/special");  // literal before the regex
     app.add<post_only>(R"(/items/(.*))");
-    app.add<get_and_post>("/items/other");        // literal after a regex that matches it
-    app.add<get_only>(R"(/items/other)");         // never reached
+    app.add<get_and_post>("/items/other");  // literal after a regex that matches it
+    app.add<get_only>(R"(/items/other)");   // never reached
     EXPECT_TRUE(serves_with<get_only>(*app.find("/items/special")));
     auto other = app.find("/items/other");
     ASSERT_TRUE(other);

@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "loopback_server.hpp"
 #include <squall/engine/time.hpp>
 #include <squall/http/application.hpp>
-#include "loopback_server.hpp"
 
 using namespace squall;
 using namespace squall::http;

@@ -49,8 +49,7 @@ public:
     // Waits until the client closes (or the guard fires).
     void wait_close() {
         char b[256];
-        while (fill_once(b, sizeof b)) {
-        }
+        while (fill_once(b, sizeof b)) {}
     }
     int fd() const { return fd_; }
 
@@ -179,8 +178,7 @@ private:
             conns_.push_back(c);
             workers_.emplace_back([this, c, index] {
                 const int now = ++live_;
-                for (int m = max_live_; now > m && !max_live_.compare_exchange_weak(m, now);) {
-                }
+                for (int m = max_live_; now > m && !max_live_.compare_exchange_weak(m, now);) {}
                 scripted_conn conn(c);
                 script_(conn, index);
                 --live_;

@@ -75,7 +75,7 @@ TEST(serve, host_names_resolve_at_start) {
 
 TEST(serve, localhost_and_a_start_up_hook_on_each_serving_loop) {
     block_signals({SIGINT, SIGTERM});  // before any thread: the server's signalfd gets them
-    server_options so;  // http's, although `using namespace squall` is in force too
+    server_options so;                 // http's, although `using namespace squall` is in force too
     so.host = "localhost";
     so.port = free_port();
     so.run.threads = 2;

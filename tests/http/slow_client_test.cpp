@@ -9,9 +9,9 @@
 #include <filesystem>
 
 #include "bad_input_support.hpp"
+#include "tests/support/fd_limit.hpp"
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
-#include "tests/support/fd_limit.hpp"
 
 // --- slow and vanishing clients ------------------------------------------------
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
+#include "loopback_server.hpp"
 #include <squall/http/application.hpp>
 #include <squall/http/detail/file_rules.hpp>
 #include <squall/http/static_files.hpp>
-#include "loopback_server.hpp"
 
 using namespace squall;
 using namespace squall::http;
@@ -99,8 +99,8 @@ protected:
     }
     response get(std::string_view target, std::string_view extra = {}, std::string_view method = "GET") {
         raw_client c(server_->port());
-        std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" +
-                          std::string(extra) + "\r\n";
+        std::string req =
+            std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
         EXPECT_TRUE(c.send(req));
         auto r = c.read_response(method == "HEAD");
         EXPECT_TRUE(r) << target;
@@ -128,12 +128,33 @@ TEST_F(StaticFiles, ServesAFileWithValidators) {
 
 TEST_F(StaticFiles, NoSpellingLeavesTheRoot) {
     const char* spellings[] = {
-        "/s/../secret.txt", "/s/%2e%2e/secret.txt", "/s/%2E%2E%2Fsecret.txt", "/s/..%2fsecret.txt",
-        "/s/%252e%252e/secret.txt", "/s/%25%32%65%25%32%65/secret.txt", "/s/..%5csecret.txt", "/s/..\\secret.txt",
-        "/s/%c0%ae%c0%ae/secret.txt", "/s/%c0%ae%c0%ae%c0%afsecret.txt", "/s/%e0%80%ae%e0%80%ae/secret.txt",
-        "/s/a.txt%00.html", "/s/%00../secret.txt", "/s//etc/passwd", "/s/%2fetc%2fpasswd", "/s/abs_out", "/s/rel_out",
-        "/s/dir_out/secret.txt", "/s/magic", "/s/sub/../../secret.txt", "/s/./../secret.txt", "/s/%2e/%2e%2e/secret.txt",
-        "/s/.%2e/secret.txt", "/s/sub/%2e%2e/%2e%2e/secret.txt", "/r/../secret.txt", "/z/rel_out", "/s/.env",
+        "/s/../secret.txt",
+        "/s/%2e%2e/secret.txt",
+        "/s/%2E%2E%2Fsecret.txt",
+        "/s/..%2fsecret.txt",
+        "/s/%252e%252e/secret.txt",
+        "/s/%25%32%65%25%32%65/secret.txt",
+        "/s/..%5csecret.txt",
+        "/s/..\\secret.txt",
+        "/s/%c0%ae%c0%ae/secret.txt",
+        "/s/%c0%ae%c0%ae%c0%afsecret.txt",
+        "/s/%e0%80%ae%e0%80%ae/secret.txt",
+        "/s/a.txt%00.html",
+        "/s/%00../secret.txt",
+        "/s//etc/passwd",
+        "/s/%2fetc%2fpasswd",
+        "/s/abs_out",
+        "/s/rel_out",
+        "/s/dir_out/secret.txt",
+        "/s/magic",
+        "/s/sub/../../secret.txt",
+        "/s/./../secret.txt",
+        "/s/%2e/%2e%2e/secret.txt",
+        "/s/.%2e/secret.txt",
+        "/s/sub/%2e%2e/%2e%2e/secret.txt",
+        "/r/../secret.txt",
+        "/z/rel_out",
+        "/s/.env",
         "/s/%2eenv",
     };
     for (const char* target : spellings) {

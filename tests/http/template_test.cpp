@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
+#include <squall/http/application.hpp>
 
 using namespace squall;
 using namespace squall::http;
@@ -53,8 +53,12 @@ TEST_F(Templates, InterpolationEscapesHtmlByDefault) {
 }
 
 TEST_F(Templates, DottedNamesSectionsAndLists) {
-    json v = {{"person", {{"name", "Joe"}}}, {"list", {{{"item", 1}}, {{"item", 2}}, {{"item", 3}}}},
-              {"strings", {"a", "b", "c"}}, {"t", true}, {"f", false}, {"empty", json::array()}};
+    json v = {{"person", {{"name", "Joe"}}},
+              {"list", {{{"item", 1}}, {{"item", 2}}, {{"item", 3}}}},
+              {"strings", {"a", "b", "c"}},
+              {"t", true},
+              {"f", false},
+              {"empty", json::array()}};
     EXPECT_EQ(spec("\"{{person.name}}\" == \"{{#person}}{{name}}{{/person}}\"", v), "\"Joe\" == \"Joe\"");
     EXPECT_EQ(spec("\"{{#list}}{{item}}{{/list}}\"", v), "\"123\"");
     EXPECT_EQ(spec("\"{{#strings}}({{.}}){{/strings}}\"", v), "\"(a)(b)(c)\"");

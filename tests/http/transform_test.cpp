@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include <squall/http/application.hpp>
 #include "loopback_server.hpp"
+#include <squall/http/application.hpp>
 
 using namespace squall;
 using namespace squall::http;
@@ -84,7 +84,8 @@ std::unique_ptr<application> make_app(bool compress) {
     return app;
 }
 
-response fetch(loopback_server& s, std::string_view target, std::string_view extra = {}, std::string_view method = "GET") {
+response fetch(loopback_server& s, std::string_view target, std::string_view extra = {},
+               std::string_view method = "GET") {
     raw_client c(s.port());
     EXPECT_TRUE(c.send(std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" +
                        std::string(extra) + "\r\n"));

@@ -51,9 +51,7 @@ public:
 class not_found_handler : public request_handler {
 public:
     task<void> prepare() override { throw http_error(404); }
-    void write_error(int status, std::string_view) override {
-        write("custom " + std::to_string(status) + " page");
-    }
+    void write_error(int status, std::string_view) override { write("custom " + std::to_string(status) + " page"); }
 };
 
 task<result<void>> nap(clock::duration d) {

@@ -7,12 +7,12 @@
 
 #include <filesystem>
 
+#include "tests/engine/dns_peer.hpp"
+#include "tests/http/loopback_server.hpp"
 #include <squall/engine/listener.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/resolver.hpp>
 #include <squall/engine/tls.hpp>
-#include "tests/engine/dns_peer.hpp"
-#include "tests/http/loopback_server.hpp"
 #include <squall/ws/client.hpp>
 #include <squall/ws/handler.hpp>
 

@@ -10,12 +10,12 @@
 
 #include <thread>
 
+#include "tests/engine/tcp_pair.hpp"
+#include "tests/ws/frames.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
-#include "tests/engine/tcp_pair.hpp"
-#include "tests/ws/frames.hpp"
 #include <squall/ws/connection.hpp>
 
 using namespace squall;
@@ -33,7 +33,8 @@ struct outcome {
 
 // Runs a server-role connection on `fd` until it closes, echoing nothing.
 task<outcome> serve(int fd, connection_options o) {
-    auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
+    auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o,
+                                          std::nullopt);
     outcome out;
     for (;;) {
         auto m = co_await c->read_message();
@@ -115,8 +116,7 @@ TEST(ping_pong, answered_pings_keep_the_connection) {
             squall::testing::send_all(fd, make_frame(ping->payload, op(10)));
         }
         squall::testing::send_all(fd, make_frame(close_payload(1000), op(8)));
-        while (read_frame(fd, buf)) {
-        }
+        while (read_frame(fd, buf)) {}
     });
     connection_options o;
     o.ping_interval = 10ms;
@@ -212,7 +212,8 @@ TEST(close_handling, server_close_waits_for_the_answer_then_ends) {
     });
     loop l;
     auto code = l.run_sync([](int fd) -> task<std::uint16_t> {
-        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, connection_options{}, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server,
+                                              connection_options{}, std::nullopt);
         result<void> sent = co_await c->close(1001, "going away");
         EXPECT_TRUE(sent);
         auto m = co_await c->read_message();
@@ -232,7 +233,8 @@ TEST(close_handling, a_peer_that_never_answers_is_left_at_the_deadline) {
     auto code = l.run_sync([](int fd) -> task<std::uint16_t> {
         connection_options o;
         o.close_timeout = 30ms;
-        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o,
+                                              std::nullopt);
         result<void> sent = co_await c->close();
         EXPECT_TRUE(sent);
         auto m = co_await c->read_message();  // returns at the deadline
@@ -253,7 +255,8 @@ TEST(fragmentation, outgoing_messages_split_at_max_frame_size) {
     l.run_sync([](int fd) -> task<void> {
         connection_options o;
         o.max_frame_size = 10;
-        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o,
+                                              std::nullopt);
         result<void> w = co_await c->write_message("0123456789abcdefghijKLMNO", true);
         EXPECT_TRUE(w);
         co_await c->finish();
@@ -285,7 +288,8 @@ TEST(fragmentation, concurrent_writers_never_interleave_fragments) {
     l.run_sync([](int fd) -> task<void> {
         connection_options o;
         o.max_frame_size = 4096;
-        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o, std::nullopt);
+        auto c = std::make_shared<connection>(std::make_unique<stream>(unique_fd(fd)), std::string(), role::server, o,
+                                              std::nullopt);
         auto writer = [](connection* cp, char fill) -> task<void> {
             for (int i = 0; i < 20; ++i) {
                 std::string m(20000 + static_cast<std::size_t>(i), fill);
@@ -331,7 +335,8 @@ TEST(framing, a_client_masks_and_refuses_masked_frames) {
     loop l;
     auto code = l.run_sync([](int fd) -> task<std::uint16_t> {
         auto s = std::make_unique<stream>(unique_fd(fd));
-        auto c = std::make_shared<connection>(std::move(s), std::string(), role::client, connection_options{}, std::nullopt);
+        auto c =
+            std::make_shared<connection>(std::move(s), std::string(), role::client, connection_options{}, std::nullopt);
         result<void> w = co_await c->write_message("from the client");
         EXPECT_TRUE(w);
         auto m = co_await c->read_message();
@@ -355,7 +360,8 @@ TEST(permessage_deflate, our_server_and_client_roles_over_a_socket) {
             connection_options o;
             o.deflate.enabled = true;
             o.max_frame_size = 1000;  // compressed messages in fragments
-            auto srv = std::make_shared<connection>(std::make_unique<stream>(unique_fd(sfd)), std::string(), role::server, o, params);
+            auto srv = std::make_shared<connection>(std::make_unique<stream>(unique_fd(sfd)), std::string(),
+                                                    role::server, o, params);
             auto cli = std::make_shared<connection>(std::make_unique<stream>(unique_fd(cfd)), std::string(),
                                                     role::client, o, params);
             auto echo = [](connection* c) -> task<void> {

@@ -38,7 +38,8 @@ TEST(deflate_negotiation, offer_parameters_are_honoured) {
     EXPECT_TRUE(p->server_no_context_takeover);
     EXPECT_TRUE(p->client_no_context_takeover);
     EXPECT_EQ(p->server_max_window_bits, 10);
-    EXPECT_EQ(answer, "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
+    EXPECT_EQ(answer,
+              "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
 }
 
 TEST(deflate_negotiation, client_window_limited_only_when_offered) {
@@ -55,12 +56,15 @@ TEST(deflate_negotiation, client_window_limited_only_when_offered) {
 
 TEST(deflate_negotiation, bad_offers_are_skipped_for_the_next_one) {
     std::string answer;
-    for (const char* bad : {"permessage-deflate; unknown_param", "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-                            "permessage-deflate; server_max_window_bits=16", "permessage-deflate; server_max_window_bits=7",
-                            "permessage-deflate; server_max_window_bits", "permessage-deflate; server_max_window_bits=8",
-                            "permessage-deflate; server_no_context_takeover=1", "permessage-deflate; client_max_window_bits=08"}) {
+    for (const char* bad :
+         {"permessage-deflate; unknown_param",
+          "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+          "permessage-deflate; server_max_window_bits=16", "permessage-deflate; server_max_window_bits=7",
+          "permessage-deflate; server_max_window_bits", "permessage-deflate; server_max_window_bits=8",
+          "permessage-deflate; server_no_context_takeover=1", "permessage-deflate; client_max_window_bits=08"}) {
         EXPECT_FALSE(negotiate_deflate(bad, on(), &answer)) << bad;
-        auto p = negotiate_deflate(std::string(bad) + ", permessage-deflate; client_no_context_takeover", on(), &answer);
+        auto p =
+            negotiate_deflate(std::string(bad) + ", permessage-deflate; client_no_context_takeover", on(), &answer);
         ASSERT_TRUE(p) << bad;
         EXPECT_TRUE(p->client_no_context_takeover);
     }

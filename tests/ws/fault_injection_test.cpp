@@ -15,12 +15,12 @@
 #include <regex>
 #include <string>
 
+#include "tests/ws/frames.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/test_stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/http/application.hpp>
 #include <squall/http/detail/connection.hpp>
-#include "tests/ws/frames.hpp"
 #include <squall/ws/handler.hpp>
 
 using namespace squall;

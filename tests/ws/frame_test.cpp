@@ -47,7 +47,8 @@ TEST(masking, word_at_a_time_equals_byte_by_byte_at_any_offset) {
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = std::byte(i * 7 + 3);
     for (std::size_t off = 0; off < 9; ++off) {
         for (std::size_t len : {0u, 1u, 7u, 8u, 15u, 16u, 17u, 64u, 291u}) {
-            std::vector<std::byte> a(data.begin() + static_cast<long>(off), data.begin() + static_cast<long>(off + len));
+            std::vector<std::byte> a(data.begin() + static_cast<long>(off),
+                                     data.begin() + static_cast<long>(off + len));
             std::vector<std::byte> want = a;
             for (std::size_t i = 0; i < len; ++i) want[i] ^= std::byte{mask[(off + i) % 4]};
             apply_mask(a, mask, off);

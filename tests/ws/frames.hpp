@@ -102,7 +102,7 @@ struct raw_frame {
 
     std::uint16_t close_code() const {
         return payload.size() >= 2 ? static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
-                                                                 static_cast<unsigned char>(payload[1]))
+                                                                static_cast<unsigned char>(payload[1]))
                                    : 1005;
     }
 };

@@ -10,9 +10,9 @@
 #include <atomic>
 #include <thread>
 
-#include <squall/engine/time.hpp>
 #include "tests/http/loopback_server.hpp"
 #include "tests/ws/frames.hpp"
+#include <squall/engine/time.hpp>
 #include <squall/ws/handler.hpp>
 #include <squall/ws/handshake.hpp>
 
@@ -80,7 +80,8 @@ std::unique_ptr<http::application> make_app() {
 
 std::string upgrade(std::string extra = {}, std::string key = "dGhlIHNhbXBsZSBub25jZQ==", std::string version = "13",
                     std::string method = "GET", std::string http = "HTTP/1.1") {
-    return method + " /ws " + http + "\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
+    return method + " /ws " + http +
+           "\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
            "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: " + version + "\r\n" + extra + "\r\n";
 }
 
@@ -135,13 +136,15 @@ TEST(handshake, bad_upgrades_get_the_bad_input_answers) {
         std::string status;
     };
     std::vector<bad> cases = {
-        {upgrade({}, "dGhlIHNhbXBsZQ=="), "400"},                       // key of 10 bytes
+        {upgrade({}, "dGhlIHNhbXBsZQ=="), "400"},  // key of 10 bytes
         {upgrade({}, "not base64 at all!!!!!!!"), "400"},
         {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", "400"},                    // no key
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         "400"},  // no key
         {upgrade({}, "dGhlIHNhbXBsZSBub25jZQ==", "13", "GET", "HTTP/1.0"), "400"},
         {"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n", "400"},                    // a plain GET
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+         "400"},  // a plain GET
         {upgrade({}, "dGhlIHNhbXBsZSBub25jZQ==", "12"), "426"},
         {upgrade({}, "dGhlIHNhbXBsZSBub25jZQ==", "8"), "426"},
         {upgrade("Origin: http://evil.example\r\n"), "403"},
@@ -164,8 +167,9 @@ TEST(handshake, bad_upgrades_get_the_bad_input_answers) {
 TEST(handshake, subprotocol_and_deflate_negotiated) {
     loopback_server srv(make_app());
     raw_client c(srv.port());
-    ASSERT_TRUE(c.send(upgrade("Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n"
-                               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")));
+    ASSERT_TRUE(
+        c.send(upgrade("Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n"
+                       "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->field("sec-websocket-protocol"), "chat.v2");

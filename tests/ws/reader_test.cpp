@@ -294,9 +294,7 @@ TEST(close_handling, invalid_codes_fail_with_1002) {
         expect_fail(make_frame(close_payload(c), op(8)), close_code::protocol_error);
 }
 
-TEST(close_handling, one_byte_body_fails) {
-    expect_fail(make_frame("\x03", op(8)), close_code::protocol_error);
-}
+TEST(close_handling, one_byte_body_fails) { expect_fail(make_frame("\x03", op(8)), close_code::protocol_error); }
 
 TEST(close_handling, invalid_utf8_reason_fails_with_1007) {
     expect_fail(make_frame(close_payload(1000, "\xFF"), op(8)), close_code::invalid_payload);
@@ -374,12 +372,14 @@ TEST(permessage_deflate, messages_with_and_without_context_takeover) {
             inflater inf(no_takeover);
             message_reader r({}, &inf);
             std::string wire;
-            for (int i = 0; i < 5; ++i) wire += deflated_frames(d, "compress me, compress me, compress me " + std::to_string(i));
+            for (int i = 0; i < 5; ++i)
+                wire += deflated_frames(d, "compress me, compress me, compress me " + std::to_string(i));
             wire += make_frame("plain");  // RSV1 clear: not compressed
             auto ev = feed(r, wire, p);
             ASSERT_EQ(ev.size(), 6u);
             for (int i = 0; i < 5; ++i)
-                EXPECT_EQ(ev[static_cast<std::size_t>(i)].data, "compress me, compress me, compress me " + std::to_string(i));
+                EXPECT_EQ(ev[static_cast<std::size_t>(i)].data,
+                          "compress me, compress me, compress me " + std::to_string(i));
             EXPECT_EQ(ev[5].data, "plain");
         }
     }

@@ -9,9 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/ws/frames.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/when.hpp>
-#include "tests/ws/frames.hpp"
 #include <squall/ws/reader.hpp>
 
 using namespace squall;

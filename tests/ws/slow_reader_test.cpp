@@ -8,11 +8,11 @@
 
 #include <thread>
 
+#include "tests/engine/tcp_pair.hpp"
+#include "tests/ws/frames.hpp"
 #include <squall/engine/loop.hpp>
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
-#include "tests/engine/tcp_pair.hpp"
-#include "tests/ws/frames.hpp"
 #include <squall/ws/broadcast.hpp>
 #include <squall/ws/connection.hpp>
 
@@ -200,5 +200,4 @@ TEST(slow_reader, broadcast_closes_the_slow_and_delivers_everything_to_the_rest)
         ASSERT_EQ(frames.size(), static_cast<std::size_t>(messages));
         for (int m = 0; m < messages; ++m) EXPECT_EQ(frames[static_cast<std::size_t>(m)].payload, numbered(m, 4000));
     }
-
 }

@@ -43,11 +43,11 @@ TEST(utf8, every_scalar_value_passes_and_every_surrogate_fails) {
 }
 
 TEST(utf8, invalid_forms) {
-    for (std::string bad : {std::string("\xC0\x80"), std::string("\xC1\xBF"), std::string("\xE0\x80\x80"),
-                            std::string("\xE0\x9F\xBF"), std::string("\xF0\x80\x80\x80"), std::string("\xF0\x8F\xBF\xBF"),
-                            std::string("\xF4\x90\x80\x80"), std::string("\xF5\x80\x80\x80"), std::string("\xFE"),
-                            std::string("\xFF"), std::string("\x80"), std::string("\xBF"), std::string("\xED\xBF\xBF"),
-                            std::string("\xC2\x41"), std::string("\xE2\x82\x41")})
+    for (std::string bad :
+         {std::string("\xC0\x80"), std::string("\xC1\xBF"), std::string("\xE0\x80\x80"), std::string("\xE0\x9F\xBF"),
+          std::string("\xF0\x80\x80\x80"), std::string("\xF0\x8F\xBF\xBF"), std::string("\xF4\x90\x80\x80"),
+          std::string("\xF5\x80\x80\x80"), std::string("\xFE"), std::string("\xFF"), std::string("\x80"),
+          std::string("\xBF"), std::string("\xED\xBF\xBF"), std::string("\xC2\x41"), std::string("\xE2\x82\x41")})
         EXPECT_FALSE(valid_utf8(bad)) << bad.size();
 }
 
@@ -61,7 +61,9 @@ TEST(utf8, truncated_sequence_is_incomplete_not_failed) {
 }
 
 TEST(utf8, any_split_gives_the_whole_string_answer) {
-    std::string good = "Hello-\xC2\xB5@\xC3\x9F\xC3\xB6\xC3\xA4\xC3\xBC\xC3\xA0\xC3\xA1-UTF-8!! \xF0\x9F\x98\x80 plenty of ascii to pass eight at a time";
+    std::string good =
+        "Hello-\xC2\xB5@\xC3\x9F\xC3\xB6\xC3\xA4\xC3\xBC\xC3\xA0\xC3\xA1-UTF-8!! \xF0\x9F\x98\x80 plenty of ascii to "
+        "pass eight at a time";
     for (std::size_t a = 0; a <= good.size(); ++a) {
         utf8_validator v;
         EXPECT_TRUE(v.feed(good.substr(0, a)));
