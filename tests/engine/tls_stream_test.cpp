@@ -13,6 +13,7 @@
 #include <string>
 
 #include "stream_helpers.hpp"
+#include "tls_certs.hpp"
 #include <squall/engine/test_stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/when.hpp>
@@ -23,38 +24,15 @@ using namespace squall::testing;
 
 namespace {
 
-namespace fs = std::filesystem;
-
-const fs::path& certs() {
-    static const fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("squall-tls-stream-test-" + std::to_string(::getpid()));
-        std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-        std::atexit([] {
-            std::error_code ec;
-            fs::remove_all(certs(), ec);
-        });
-        return d;
-    }();
-    return dir;
-}
-
+// One context of each kind for the whole program (the fault loop makes
+// hundreds of handshakes), and a fresh server one for a handshake deadline.
 std::shared_ptr<tls_context> server_ctx(clock::duration hs = 10s) {
-    static std::shared_ptr<tls_context> usual;
-    tls_server_options o;
-    o.certificate = {(certs() / "server.pem").string(), (certs() / "server.key").string(), ""};
-    o.handshake_timeout = hs;
-    if (hs != 10s) return tls_context::server(o);
-    if (!usual) usual = tls_context::server(o);
-    return usual;
+    static const std::shared_ptr<tls_context> usual = make_server_ctx();
+    return hs == 10s ? usual : make_server_ctx("server", hs);
 }
 
 std::shared_ptr<tls_context> client_ctx() {
-    static std::shared_ptr<tls_context> c = [] {
-        tls_client_options o;
-        o.ca_file = (certs() / "ca.pem").string();
-        return tls_context::client(o);
-    }();
+    static const std::shared_ptr<tls_context> c = make_client_ctx();
     return c;
 }
 

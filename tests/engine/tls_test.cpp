@@ -18,6 +18,7 @@
 
 #include "stream_helpers.hpp"
 #include "tcp_pair.hpp"
+#include "tls_certs.hpp"
 #include <squall/engine/stream.hpp>
 #include <squall/engine/time.hpp>
 #include <squall/engine/tls_stream.hpp>
@@ -33,36 +34,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The certificates, made once for the whole program.
-const fs::path& certs() {
-    static const fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("squall-tls-test-" + std::to_string(::getpid()));
-        std::string cmd = std::string(SQUALL_SOURCE_DIR) + "/tests/tls/make_certs.sh " + d.string();
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-        std::atexit([] {
-            std::error_code ec;
-            fs::remove_all(certs(), ec);
-        });
-        return d;
-    }();
-    return dir;
-}
-
-std::string cert(const char* name) { return (certs() / name).string(); }
-
 std::shared_ptr<tls_context> server_ctx(const char* name = "server", clock::duration hs = 10s) {
-    tls_server_options o;
-    o.certificate = {cert((std::string(name) + ".pem").c_str()), cert((std::string(name) + ".key").c_str()), ""};
-    o.handshake_timeout = hs;
-    return tls_context::server(o);
+    return make_server_ctx(name, hs);
 }
 
-std::shared_ptr<tls_context> client_ctx(std::vector<std::string> alpn = {}) {
-    tls_client_options o;
-    o.ca_file = cert("ca.pem");
-    o.alpn = std::move(alpn);
-    return tls_context::client(o);
-}
+std::shared_ptr<tls_context> client_ctx(std::vector<std::string> alpn = {}) { return make_client_ctx(std::move(alpn)); }
 
 // A socket stream for TLS to run over.
 std::unique_ptr<byte_stream> over(unique_fd fd, stream_options o = {}) {
