@@ -19,7 +19,7 @@
 
 namespace squall {
 
-stream::stream(unique_fd fd, stream_options opts) : loop_(loop::current()), fd_(std::move(fd)), opts_(std::move(opts)) {
+stream::stream(unique_fd fd, stream_options opts) : loop_(loop::current()), fd_(std::move(fd)), opts_(opts) {
     if (!opts_.buffer_ring) opts_.multishot_recv = false;
     if (opts_.max_pending_buffers == 0) opts_.max_pending_buffers = 1;
     if (opts_.buffer_ring) ring_ = &loop_->buffers();

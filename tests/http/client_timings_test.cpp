@@ -42,11 +42,10 @@ struct tls_site {
         if (std::system(make.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
         auto app = std::make_unique<http::application>();
         app->add<hello_handler>("/");
-        stream_options so;
         tls_server_options t;
         t.certificate = {(dir / "server.pem").string(), (dir / "server.key").string(), ""};
-        so.tls = tls_context::server(t);
-        srv = std::make_unique<loopback_server>(std::move(app), listener_options{}, true, so);
+        srv = std::make_unique<loopback_server>(std::move(app), listener_options{}, true, stream_options{},
+                                                tls_context::server(t));
     }
     ~tls_site() {
         srv.reset();
