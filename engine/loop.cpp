@@ -187,6 +187,7 @@ void loop::orphan_op(std::uint64_t user_data) {
 }
 
 void loop::turn() {
+    ++turns_;
     run_ready();
     now_ = clock::now();
     timers_.run_due(now_);

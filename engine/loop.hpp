@@ -98,6 +98,9 @@ public:
     timer_handle call_at(clock::time_point when, std::function<void()> fn);
     // The time cached at the start of this turn (libuv's uv_now).
     clock::time_point now() const noexcept { return now_; }
+    // Counts turns: what ran in the same turn sees the same number (a
+    // stream's per-turn read budget).
+    std::uint64_t turns() const noexcept { return turns_; }
     std::size_t timers_pending() const noexcept { return timers_.size(); }
 
     // Runs `fn` on this loop for each delivery of `sig` (SIGINT, SIGTERM,
@@ -174,6 +177,7 @@ private:
     bool running_ = false;
     bool closing_ = false;
     clock::time_point now_;
+    std::uint64_t turns_ = 0;
 
     std::vector<std::coroutine_handle<>> ready_, ready_work_;
     detail::timer_heap timers_;

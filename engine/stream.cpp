@@ -199,10 +199,29 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
     if (chunk_ready()) readers_.wake_one();
 }
 
+bool stream::park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                         detail::waiter& w) {
+    if (!pending_.empty()) {
+        // Over this turn's read budget: the chunk is there, the turn is
+        // the other connections'. Resumed in the next turn's ready queue.
+        if (!w.park(h, token, std::nullopt, nullptr)) return false;
+        w.wake();
+        return true;
+    }
+    if (!w.park(h, token, deadline ? deadline : read_deadline(), &readers_)) return false;
+    maybe_rearm();
+    return true;
+}
+
 result<buffer_lease> stream::take_chunk() {
     if (!pending_.empty()) {
         chunk c = pending_.front();
         pending_.pop_front();
+        if (budget_turn_ != loop_->turns()) {
+            budget_turn_ = loop_->turns();
+            taken_in_turn_ = 0;
+        }
+        taken_in_turn_ += c.data.size();
         maybe_rearm();
         if (c.from_ring) return buffer_lease(ring_, c.bid, c.data);
         return buffer_lease(c.data);

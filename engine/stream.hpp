@@ -81,6 +81,12 @@ struct stream_options {
     std::size_t zc_threshold = 32 * 1024;
     bool zc_on_loopback = false;
     unsigned max_pending_buffers = 16;
+    // Bytes a reader takes in one loop turn before its next read waits for
+    // the next turn (0: no limit), so that a peer sending faster than it is
+    // served cannot keep the loop from the other connections' completions:
+    // a chat poster's input is otherwise read and fanned out up to
+    // max_pending_buffers chunks at a time while no send goes out.
+    std::size_t read_budget = 64 * 1024;
     bool recv_byte_limit = true;                              // let the kernel enforce the cap (where it can)
     std::size_t plain_buffer_size = 16 * 1024;                // when buffer_ring is off
     clock::duration read_timeout = clock::duration::zero();   // zero: none
@@ -121,13 +127,12 @@ public:
     std::uint64_t zc_sends() const noexcept { return zc_sends_; }
 
 protected:
-    bool chunk_ready() const noexcept override { return !pending_.empty() || eof_ || recv_error_ || !fd_; }
-    bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
-                     detail::waiter& w) override {
-        if (!w.park(h, token, deadline ? deadline : read_deadline(), &readers_)) return false;
-        maybe_rearm();
-        return true;
+    bool chunk_ready() const noexcept override {
+        if (!pending_.empty()) return !over_budget();
+        return eof_ || recv_error_ || !fd_;
     }
+    bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
+                     detail::waiter& w) override;
     result<buffer_lease> take_chunk() override;
 
 private:
@@ -146,6 +151,9 @@ private:
     void drop_pending() noexcept;
     std::optional<clock::time_point> read_deadline() const noexcept;
     clock::time_point write_deadline() const noexcept;
+    bool over_budget() const noexcept {
+        return opts_.read_budget != 0 && budget_turn_ == loop_->turns() && taken_in_turn_ >= opts_.read_budget;
+    }
     void end_write_turn() noexcept;
     std::error_code poison_writes(std::error_code ec) noexcept;
     bool zero_copy_pays() noexcept;
@@ -169,6 +177,8 @@ private:
     bool eof_ = false;
     std::error_code recv_error_;
     detail::waiter_list readers_;
+    std::uint64_t budget_turn_ = 0;  // the turn taken_in_turn_ counts for
+    std::size_t taken_in_turn_ = 0;
 
     detail::waiter_list writers_;
     bool writing_ = false;

@@ -22,7 +22,7 @@ broadcast_result broadcast(std::span<connection* const> to, std::string_view dat
     std::size_t framed_for = 0;  // the max_frame_size `framed` was made with
     const opcode op = binary ? opcode::binary : opcode::text;
     for (connection* c : to) {
-        if (c->closed() || c->close_sent()) {
+        if (c->closed() || c->close_sent() || c->broken()) {
             ++out.gone;
             continue;
         }

@@ -133,6 +133,8 @@ public:
     role side() const noexcept { return role_; }
     bool closed() const noexcept { return closed_; }
     bool close_sent() const noexcept { return close_sent_; }
+    // A write failed or abort() cut the connection: nothing more goes out.
+    bool broken() const noexcept { return broken_; }
     std::uint16_t close_code() const noexcept { return close_code_; }
     const std::string& close_reason() const noexcept { return close_reason_; }
     const std::string& subprotocol() const noexcept { return subprotocol_; }

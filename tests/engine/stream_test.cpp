@@ -108,6 +108,40 @@ TEST(stream, leases_return_buffers_to_the_ring) {
     EXPECT_EQ(l.buffers().in_use(), 0u);  // and back once it was dropped
 }
 
+// A reader over its turn's read budget waits for the next turn even with
+// a chunk in hand, so that one fast peer cannot starve the loop's other
+// completions; with no budget it takes both chunks in one turn.
+TEST(stream, read_budget_makes_a_reader_yield_to_the_next_turn) {
+    for (std::size_t budget : {std::size_t{1}, std::size_t{0}}) {
+        loop l;
+        auto [server, client] = tcp_pair();
+        stream_options so;
+        so.read_budget = budget;
+        stream s(std::move(server), so);
+        std::thread peer([fd = client.get()] {
+            for (const char* part : {"x", "y", "z"}) {
+                send_all(fd, part);
+                std::this_thread::sleep_for(20ms);
+            }
+        });
+        auto turns = l.run_sync([](stream* st, loop* lp) -> task<std::uint64_t> {
+            auto first = co_await st->read_some();  // arms the receive
+            EXPECT_TRUE(first && text_of(*first) == "x");
+            co_await sleep(200ms);
+            EXPECT_EQ(st->pending_chunks(), 2u);  // "y" and "z", one chunk each
+            std::uint64_t before = lp->turns();
+            auto second = co_await st->read_some();
+            auto third = co_await st->read_some();
+            EXPECT_TRUE(second && text_of(*second) == "y");
+            EXPECT_TRUE(third && text_of(*third) == "z");
+            co_return lp->turns() - before;
+        }(&s, &l));
+        peer.join();
+        if (budget != 0) EXPECT_GE(turns, 1u) << "over the budget, the third read waits for a later turn";
+        else EXPECT_EQ(turns, 0u) << "no budget: both chunks in one turn";
+    }
+}
+
 TEST(stream, read_until_and_read_exactly_across_chunks) {
     loop l;
     auto [server, client] = tcp_pair();

@@ -201,3 +201,36 @@ TEST(slow_reader, broadcast_closes_the_slow_and_delivers_everything_to_the_rest)
         for (int m = 0; m < messages; ++m) EXPECT_EQ(frames[static_cast<std::size_t>(m)].payload, numbered(m, 4000));
     }
 }
+
+// A subscriber closed by one broadcast is gone for the next, even in the
+// same turn, while its cut write is still in flight: closed once, not once
+// per message (the chat logs each drop).
+TEST(slow_reader, a_subscriber_closed_by_a_broadcast_counts_as_gone_afterwards) {
+    loop l;
+    auto [sfd, cfd] = squall::testing::tcp_pair();
+    tight_buffers(sfd.get(), cfd.get());
+    connection_options o;
+    o.max_queued_bytes = 64 * 1024;
+    auto c = std::make_shared<connection>(std::make_unique<stream>(std::move(sfd)), std::string(), role::server, o,
+                                          std::nullopt);
+    auto run = [](connection* c) -> task<void> {
+        connection* to[] = {c};
+        broadcast_result first{}, later{};
+        for (int m = 0; m < 400; ++m) {
+            first = broadcast(to, numbered(m, 4000), false, slow_policy::close);
+            if (first.closed != 0) break;
+            co_await sleep(1ms);  // the drain's write is in flight, blocked on the peer
+        }
+        EXPECT_EQ(first.closed, 1u);
+        EXPECT_TRUE(c->broken());
+        for (int m = 0; m < 5; ++m) {
+            broadcast_result r = broadcast(to, numbered(m, 4000), false, slow_policy::close);
+            later.closed += r.closed;
+            later.gone += r.gone;
+        }
+        EXPECT_EQ(later.closed, 0u);
+        EXPECT_EQ(later.gone, 5u);
+        co_await c->finish();
+    };
+    l.run_sync(run(c.get()));
+}
