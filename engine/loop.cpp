@@ -81,8 +81,20 @@ void loop::run() {
 }
 
 void loop::stop() noexcept {
+    if (std::this_thread::get_id() == owner_) {
+        stop_.store(true, std::memory_order_release);  // seen before the next wait
+        return;
+    }
+    // From another thread, as post() does: the flag and the wake-up under
+    // the lock. The loop may end and be destroyed as soon as it sees the
+    // flag (run_server's second signal stops the workers so), and ~loop
+    // takes the lock before closing wake_fd_, so this call's last touch of
+    // the loop comes before its destruction (ThreadSanitizer,
+    // tests/engine/loop_test.cpp). A lock_guard cannot throw here: the
+    // mutex is a plain, valid one.
+    std::lock_guard lk(posted_mu_);
     stop_.store(true, std::memory_order_release);
-    if (std::this_thread::get_id() != owner_ && !wake_pending_.exchange(true)) {
+    if (!wake_pending_.exchange(true)) {
         std::uint64_t one = 1;
         [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
     }

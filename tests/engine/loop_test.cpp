@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -92,6 +96,40 @@ TEST(loop, stop_from_another_thread_wakes_a_blocked_loop) {
     });
     l.run();  // nothing to do: blocks in io_uring_enter until stop wakes it
     t.join();
+    SUCCEED();
+}
+
+TEST(loop, stop_from_another_thread_is_done_with_a_loop_that_ends_at_once) {
+    // The loop's thread destroys the loop as soon as run() returns, while
+    // the stopping thread may still be inside stop(); a timer wakes the
+    // loop by itself too, so it can see the flag before the eventfd write.
+    // stop() must be done with the loop (its eventfd, its flags) before the
+    // destruction can close them: ThreadSanitizer reports the write and the
+    // close as a race otherwise.
+    for (int i = 0; i < 50; ++i) {
+        std::mutex mu;
+        std::condition_variable cv;
+        loop* target = nullptr;
+        std::thread t([&] {
+            loop l;
+            auto tick = std::make_shared<std::function<void()>>();
+            *tick = [&l, tick] { l.call_later(100us, *tick); };
+            l.call_later(100us, *tick);
+            l.post([&] {
+                std::lock_guard lk(mu);
+                target = &l;
+                cv.notify_one();
+            });
+            l.run();
+            *tick = nullptr;  // breaks the self-reference
+        });
+        {
+            std::unique_lock lk(mu);
+            cv.wait(lk, [&] { return target != nullptr; });
+        }
+        target->stop();  // the last touch: the loop may be gone right after
+        t.join();
+    }
     SUCCEED();
 }
 

@@ -25,12 +25,12 @@ const std::string hello = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 // Answers every request on a connection with `answer` until the client
 // closes it, recording each request.
-scripted_server keep_alive(std::string answer, scripted_server** self) {
-    return scripted_server([answer, self](scripted_conn& c, int) {
+scripted_server keep_alive(std::string answer) {
+    return scripted_server([answer](scripted_conn& c, int) {
         for (;;) {
             auto r = c.read_request();
             if (!r.ok) return;
-            (*self)->record(r);
+            c.record(r);
             c.send(answer);
         }
     });
@@ -61,9 +61,7 @@ http::request get(const std::string& url) {
 }
 
 TEST(client_pool, keep_alive_reuses_one_connection) {
-    scripted_server* self = nullptr;
-    auto server = keep_alive(hello, &self);
-    self = &server;
+    auto server = keep_alive(hello);
     auto f = fetch_in_turn({get(server.url("/a")), get(server.url("/b")), get(server.url("/c"))});
     for (auto& r : f.results) {
         ASSERT_TRUE(r) << r.error().message();
@@ -85,9 +83,7 @@ TEST(client_pool, keep_alive_reuses_one_connection) {
 TEST(client_pool, leftover_bytes_close_the_connection) {
     // Each answer carries unsolicited bytes after it: never read as the
     // next response, the connection is closed and a new one opened.
-    scripted_server* self = nullptr;
-    auto server = keep_alive(hello + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", &self);
-    self = &server;
+    auto server = keep_alive(hello + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil");
     auto f = fetch_in_turn({get(server.url()), get(server.url())});
     for (auto& r : f.results) {
         ASSERT_TRUE(r) << r.error().message();
@@ -100,9 +96,7 @@ TEST(client_pool, bodies_after_head_204_304_are_not_reused) {
     for (std::string answer :
          {std::string("HTTP/1.1 204 No Content\r\n\r\nbody"), std::string("HTTP/1.1 304 Not Modified\r\n\r\nbody"),
           std::string("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")}) {
-        scripted_server* self = nullptr;
-        auto server = keep_alive(answer, &self);
-        self = &server;
+        auto server = keep_alive(answer);
         auto a = get(server.url()), b = get(server.url());
         a.method = b.method = "HEAD";
         a.max_body_size = b.max_body_size = 2;  // a HEAD's length is no body
@@ -156,9 +150,7 @@ TEST(client_pool, stale_pooled_connection_fails_a_post_clearly) {
 }
 
 TEST(client_pool, keep_alive_timeout_of_the_server_is_respected) {
-    scripted_server* self = nullptr;
-    auto server = keep_alive("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 0\r\n\r\n", &self);
-    self = &server;
+    auto server = keep_alive("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 0\r\n\r\n");
     auto f = fetch_in_turn({get(server.url()), get(server.url())});
     ASSERT_TRUE(f.results[1]);
     EXPECT_EQ(f.opened, 2u);  // timeout=1 leaves no safe time to idle
@@ -168,9 +160,7 @@ TEST(client_pool, keep_alive_timeout_of_the_server_is_respected) {
 task<void> nap(clock::duration d) { co_await sleep(d); }
 
 TEST(client_pool, idle_connections_expire) {
-    scripted_server* self = nullptr;
-    auto server = keep_alive(hello, &self);
-    self = &server;
+    auto server = keep_alive(hello);
     loop l;
     http::client_options o;
     o.idle_timeout = 100ms;
@@ -190,15 +180,13 @@ task<std::vector<result<http::response>>> fetch_many(http::client* c, std::strin
 }
 
 TEST(client_pool, max_clients_bounds_fetches_in_flight) {
-    scripted_server* self = nullptr;
-    scripted_server server([&self](scripted_conn& c, int) {
+    scripted_server server([](scripted_conn& c, int) {
         for (;;) {
             if (!c.read_request().ok) return;
             ::usleep(20000);  // long enough for the others to pile up
             c.send(hello);
         }
     });
-    self = &server;
     loop l;
     http::client_options o;
     o.max_clients = 2;

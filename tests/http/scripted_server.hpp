@@ -4,7 +4,11 @@
 // framing, drips, closes), so the client meets servers that no real
 // server would be. Every receive gives up after 15 s (a guard, not a
 // measure). The destructor stops accepting, shuts the connections down
-// and joins the threads. Used by tests/http/client_*_test.cpp.
+// and joins the threads. A script records what it read through its
+// connection (scripted_conn::record), never through a pointer to the
+// server handed to it after the server started: the accepting thread
+// would read that pointer with no synchronisation (ThreadSanitizer).
+// Used by tests/http/client_*_test.cpp.
 #pragma once
 
 #include <netinet/in.h>
@@ -33,11 +37,15 @@ struct seen_request {
     bool ok = false;  // false: the client closed or the guard fired
 };
 
+class scripted_server;
+
 class scripted_conn {
 public:
-    explicit scripted_conn(int fd) : fd_(fd) {}
+    scripted_conn(int fd, scripted_server* owner) : fd_(fd), owner_(owner) {}
     // Reads one request: head, then a Content-Length or chunked body.
     seen_request read_request();
+    // Keeps `r` in the server's requests() (under its lock).
+    void record(const seen_request& r);
     void send(std::string_view bytes) {
         while (!bytes.empty()) {
             ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -71,6 +79,7 @@ private:
     }
     bool read_chunked(std::string* body);
     int fd_;
+    scripted_server* owner_;
     std::string buf_;
 };
 
@@ -179,7 +188,7 @@ private:
             workers_.emplace_back([this, c, index] {
                 const int now = ++live_;
                 for (int m = max_live_; now > m && !max_live_.compare_exchange_weak(m, now);) {}
-                scripted_conn conn(c);
+                scripted_conn conn(c, this);
                 script_(conn, index);
                 --live_;
                 ::shutdown(c, SHUT_RDWR);
@@ -198,5 +207,7 @@ private:
     std::vector<std::thread> workers_;
     std::vector<seen_request> seen_;
 };
+
+inline void scripted_conn::record(const seen_request& r) { owner_->record(r); }
 
 }  // namespace squall::http::testing
