@@ -53,6 +53,13 @@ namespace squall {
 // Bytes a write may own: moved in, released after the transport is done.
 using owned_bytes = std::variant<std::string, std::vector<std::byte>, buffer_lease>;
 
+// The bytes `b` holds, whichever kind it is.
+inline std::span<const std::byte> bytes_of(const owned_bytes& b) noexcept {
+    if (const auto* l = std::get_if<buffer_lease>(&b)) return l->bytes();
+    if (const auto* s = std::get_if<std::string>(&b)) return std::as_bytes(std::span(*s));
+    return std::span<const std::byte>(*std::get_if<std::vector<std::byte>>(&b));
+}
+
 class byte_stream {
 public:
     byte_stream() = default;

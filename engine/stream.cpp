@@ -196,7 +196,7 @@ void stream::handle_recv(int res, unsigned flags) noexcept {
         ++pauses_;
         loop_->cancel_op(recv_ud_);
     }
-    if (chunk_ready()) readers_.wake_one();
+    if (chunk_or_end()) readers_.wake_one();
 }
 
 bool stream::park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,

@@ -127,10 +127,14 @@ public:
     std::uint64_t zc_sends() const noexcept { return zc_sends_; }
 
 protected:
+    // Ready: a chunk within this turn's budget, an end or an error.
     bool chunk_ready() const noexcept override {
         if (!pending_.empty()) return !over_budget();
         return eof_ || recv_error_ || !fd_;
     }
+    // What wakes a parked reader: anything to take, whatever the budget
+    // (the reader resumes in a later turn anyway).
+    bool chunk_or_end() const noexcept { return !pending_.empty() || eof_ || recv_error_ || !fd_; }
     bool park_reader(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
                      detail::waiter& w) override;
     result<buffer_lease> take_chunk() override;

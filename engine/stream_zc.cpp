@@ -29,13 +29,7 @@ bool stream::zero_copy_pays() noexcept {
 }
 
 task<result<void>> stream::write_owned(owned_bytes bytes) {
-    auto view = std::visit(
-        [](auto& b) -> std::span<const std::byte> {
-            using B = std::decay_t<decltype(b)>;
-            if constexpr (std::is_same_v<B, buffer_lease>) return b.bytes();
-            else return std::as_bytes(std::span(b));
-        },
-        bytes);
+    std::span<const std::byte> view = bytes_of(bytes);
     if (opts_.send_zc && view.size() >= opts_.zc_threshold && zero_copy_pays())
         co_return co_await send_all(view, std::make_shared<owned_bytes>(std::move(bytes)));
     co_return co_await send_all(view, nullptr);  // `bytes` stays in this frame until then

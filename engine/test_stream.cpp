@@ -212,13 +212,7 @@ task<result<void>> test_stream::writev(std::vector<iovec> parts) {
 }
 
 task<result<void>> test_stream::write_owned(owned_bytes bytes) {
-    auto view = std::visit(
-        [](auto& b) -> std::span<const std::byte> {
-            using B = std::decay_t<decltype(b)>;
-            if constexpr (std::is_same_v<B, buffer_lease>) return b.bytes();
-            else return std::as_bytes(std::span(b));
-        },
-        bytes);
+    std::span<const std::byte> view = bytes_of(bytes);
     result<void> r = co_await write(view);
     co_return r;
 }

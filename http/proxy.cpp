@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include <squall/http/detail/grammar.hpp>
 
@@ -85,23 +87,13 @@ private:
         return s_.substr(b, pos_ - b);
     }
     bool quoted(std::string* out) {
-        ++pos_;  // the opening DQUOTE
-        while (!at_end()) {
-            const auto c = static_cast<unsigned char>(peek());
-            ++pos_;
-            if (c == '"') return true;
-            if (c == '\\') {
-                if (at_end()) return false;
-                const auto q = static_cast<unsigned char>(peek());
-                if (q != '\t' && (q < 0x20 || q == 0x7f)) return false;
-                out->push_back(static_cast<char>(q));
-                ++pos_;
-                continue;
-            }
-            if (c != '\t' && (c < 0x20 || c == 0x7f)) return false;  // not qdtext
-            out->push_back(static_cast<char>(c));
-        }
-        return false;  // no closing DQUOTE
+        std::size_t n = detail::quoted_string_length(s_.substr(pos_));
+        if (n == std::string_view::npos) return false;
+        std::optional<std::string> v = detail::unquote(s_.substr(pos_, n));
+        if (!v) return false;
+        *out = std::move(*v);
+        pos_ += n;
+        return true;
     }
     bool value(std::string* out) {
         if (!at_end() && peek() == '"') return quoted(out);
