@@ -3,7 +3,8 @@
 // SQUALL_TSAN in the test programs of such a build. A test whose deadlines
 // assume ordinary speed stretches them by tsan_slowdown, and one whose
 // bulk only repeats code paths on one thread may make less of it; the
-// checks stay the same. Used by tls_test.cpp and echo_stress_test.cpp.
+// checks stay the same. Used by tls_test.cpp, echo_stress_test.cpp and
+// tests/ws/slow_reader_test.cpp.
 #pragma once
 
 namespace squall::testing {
