@@ -102,6 +102,7 @@ public:
     // stream's per-turn read budget).
     std::uint64_t turns() const noexcept { return turns_; }
     std::size_t timers_pending() const noexcept { return timers_.size(); }
+    std::uint64_t timers_added() const noexcept { return timers_.added(); }
 
     // Runs `fn` on this loop for each delivery of `sig` (SIGINT, SIGTERM,
     // SIGHUP, ...). The signal is blocked on this thread; block it on the

@@ -24,6 +24,7 @@
 #include <span>
 
 #include <squall/engine/cancel.hpp>
+#include <squall/engine/detail/lazy_deadline.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
 #include <squall/engine/task.hpp>
@@ -36,12 +37,12 @@ class kernel_op : private cancel_callback {
 public:
     explicit kernel_op(Prep prep) noexcept : cancel_callback(&kernel_op::on_cancel), prep_(prep) {}
     kernel_op(kernel_op&& o) noexcept
-        : cancel_callback(&kernel_op::on_cancel), prep_(o.prep_), deadline_(o.deadline_) {}
+        : cancel_callback(&kernel_op::on_cancel), prep_(o.prep_), deadline_(o.deadline_), series_(o.series_) {}
     kernel_op(const kernel_op&) = delete;
     kernel_op& operator=(const kernel_op&) = delete;
     ~kernel_op() {
         if (user_data_ && !done_) {
-            timer_.cancel();
+            drop_deadline();
             loop_->orphan_op(user_data_);
         }
     }
@@ -62,7 +63,12 @@ public:
         prep_(s);
         user_data_ = loop_->start_op(this, &kernel_op::on_cqe);
         io_uring_sqe_set_data64(s, user_data_);
-        if (deadline_ != clock::time_point::max()) timer_ = loop_->call_at(deadline_, [this] { on_deadline(); });
+        if (deadline_ == clock::time_point::max()) {
+            series_ = nullptr;
+        } else if (!series_ || !series_->hold(this, &kernel_op::on_series, deadline_)) {
+            series_ = nullptr;
+            timer_ = loop_->call_at(deadline_, [this] { on_deadline(); });
+        }
         return true;
     }
 
@@ -79,6 +85,13 @@ public:
         deadline_ = when;
         return std::move(*this);
     }
+    // The same with the deadline kept by `series` (lazy_deadline.hpp): a
+    // stream's sends, one after another, share one timer.
+    kernel_op&& until(detail::lazy_deadline& series, clock::time_point when) && noexcept {
+        deadline_ = when;
+        series_ = &series;
+        return std::move(*this);
+    }
 
 private:
     static void on_cqe(void* ctx, int res, unsigned) noexcept {
@@ -86,7 +99,7 @@ private:
         self->done_ = true;
         self->res_ = res;
         self->detach();
-        self->timer_.cancel();
+        self->drop_deadline();
         if (!self->loop_->closing()) self->waiter_.resume();
     }
     static void on_cancel(cancel_callback* cb) noexcept {
@@ -98,6 +111,19 @@ private:
         timed_out_ = true;
         loop_->cancel_op(user_data_);
     }
+    static void on_series(void* self, bool expired) noexcept {
+        auto* op = static_cast<kernel_op*>(self);
+        op->series_ = nullptr;  // released by the series already
+        if (expired) op->on_deadline();
+    }
+    void drop_deadline() noexcept {
+        if (series_) {
+            series_->release(this);
+            series_ = nullptr;
+        } else {
+            timer_.cancel();
+        }
+    }
 
     Prep prep_;
     loop* loop_ = nullptr;
@@ -105,6 +131,7 @@ private:
     std::uint64_t user_data_ = 0;
     clock::time_point deadline_ = clock::time_point::max();
     timer_handle timer_;
+    detail::lazy_deadline* series_ = nullptr;  // keeps the deadline instead of timer_
     int res_ = 0;
     bool done_ = false;
     bool cancelled_ = false;

@@ -208,7 +208,10 @@ bool stream::park_reader(std::coroutine_handle<> h, cancel_state* token, std::op
         w.wake();
         return true;
     }
-    if (!w.park(h, token, deadline ? deadline : read_deadline(), &readers_)) return false;
+    if (!deadline) deadline = read_deadline();
+    bool parked =
+        deadline ? w.park(h, token, read_series_, *deadline, &readers_) : w.park(h, token, std::nullopt, &readers_);
+    if (!parked) return false;
     maybe_rearm();
     return true;
 }

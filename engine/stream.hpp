@@ -60,6 +60,7 @@
 #include <squall/engine/buffer_ring.hpp>
 #include <squall/engine/byte_stream.hpp>
 #include <squall/engine/detail/chunk_ring.hpp>
+#include <squall/engine/detail/lazy_deadline.hpp>
 #include <squall/engine/detail/waiter.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
@@ -187,6 +188,10 @@ private:
     detail::waiter_list writers_;
     bool writing_ = false;
     std::error_code write_error_;  // the first failed write's error: later ones fail at once
+
+    // The deadlines of the reads, and of the sends, one after another:
+    // one loop timer each, re-armed lazily (lazy_deadline.hpp).
+    detail::lazy_deadline read_series_, write_series_;
 
     std::uint64_t pauses_ = 0, starvations_ = 0, zc_sends_ = 0;
     signed char zc_peer_ = -1;  // zero copy worth it for this peer: 1, 0, or not looked up yet

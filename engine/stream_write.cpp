@@ -51,7 +51,7 @@ task<result<void>> stream::send_all(std::span<const std::byte> bytes, std::share
         if (zc_owner) {
             r = co_await detail::send_zc_awaitable(fd_.get(), bytes, zc_owner, deadline);
         } else {
-            r = co_await send(fd_.get(), bytes).until(deadline);
+            r = co_await send(fd_.get(), bytes).until(write_series_, deadline);
         }
         if (!r) co_return poison_writes(r.error());
         if (zc_owner) ++zc_sends_;
@@ -78,7 +78,7 @@ task<result<void>> stream::writev(std::vector<iovec> parts) {
         mh.msg_iovlen = std::min<std::size_t>(parts.size() - first, IOV_MAX);
         int fd = fd_.get();
         auto send = submit([fd, &mh](io_uring_sqe* s) { io_uring_prep_sendmsg(s, fd, &mh, MSG_NOSIGNAL); });
-        auto r = co_await std::move(send).until(deadline);
+        auto r = co_await std::move(send).until(write_series_, deadline);
         if (!r) co_return poison_writes(r.error());
         // A short send: skip what went out, trim the part it ended in.
         auto sent = static_cast<std::size_t>(*r);

@@ -36,6 +36,7 @@ public:
     // callback of the same batch does not run. Returns how many ran.
     std::size_t run_due(clock::time_point now);
     std::size_t size() const noexcept { return heap_.size(); }
+    std::uint64_t added() const noexcept { return seq_; }  // timers ever added
     void clear() noexcept;
 
 private:

@@ -1,5 +1,7 @@
 #include <squall/engine/detail/waiter.hpp>
 
+#include <utility>
+
 namespace squall::detail {
 
 bool waiter::park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
@@ -14,6 +16,20 @@ bool waiter::park(std::coroutine_handle<> h, cancel_state* token, std::optional<
     if (list) list->push_back(this);
     if (deadline) timer_ = loop_->call_at(*deadline, [this] { finish(outcome::timed_out); });
     return true;
+}
+
+bool waiter::park(std::coroutine_handle<> h, cancel_state* token, lazy_deadline& series, clock::time_point deadline,
+                  waiter_list* list) {
+    if (!park(h, token, std::nullopt, list)) return false;
+    if (series.hold(this, &waiter::on_series, deadline)) series_ = &series;
+    else timer_ = loop_->call_at(deadline, [this] { finish(outcome::timed_out); });
+    return true;
+}
+
+void waiter::on_series(void* self, bool expired) noexcept {
+    auto* w = static_cast<waiter*>(self);
+    w->series_ = nullptr;  // released by the series already
+    if (expired) w->finish(outcome::timed_out);
 }
 
 result<void> waiter::status() const noexcept {
@@ -36,6 +52,7 @@ void waiter::finish(outcome o) noexcept {
 void waiter::cleanup() noexcept {
     list_hook<waiter>::unlink();
     detach();
+    if (series_) std::exchange(series_, nullptr)->release(this);
     timer_.cancel();
 }
 

@@ -15,6 +15,7 @@
 
 #include <squall/engine/cancel.hpp>
 #include <squall/engine/detail/intrusive_list.hpp>
+#include <squall/engine/detail/lazy_deadline.hpp>
 #include <squall/engine/loop.hpp>
 #include <squall/engine/result.hpp>
 
@@ -36,6 +37,10 @@ public:
     // already cancelled: the caller should not suspend.
     bool park(std::coroutine_handle<> h, cancel_state* token, std::optional<clock::time_point> deadline,
               waiter_list* list);
+    // The same with the deadline kept by `series` (lazy_deadline.hpp): a
+    // stream's reads, one after another, share one timer.
+    bool park(std::coroutine_handle<> h, cancel_state* token, lazy_deadline& series, clock::time_point deadline,
+              waiter_list* list);
     // Called by the primitive after unlinking this waiter from its list.
     void wake() noexcept { finish(outcome::woken); }
 
@@ -48,12 +53,14 @@ private:
     template <class, class>
     friend class intrusive_list;
     static void on_cancel(cancel_callback* cb) noexcept;
+    static void on_series(void* self, bool expired) noexcept;
     void finish(outcome o) noexcept;
     void cleanup() noexcept;
 
     std::coroutine_handle<> handle_;
     loop* loop_ = nullptr;
     timer_handle timer_;
+    lazy_deadline* series_ = nullptr;  // holds this waiter's deadline instead of timer_
     outcome state_ = outcome::waiting;
 };
 

@@ -351,6 +351,31 @@ TEST(stream, a_write_to_a_peer_that_never_reads_times_out) {
     EXPECT_EQ(l.ops_in_flight(), 0u);
 }
 
+TEST(stream, reads_and_writes_one_after_another_share_one_deadline_timer_each) {
+    loop l;
+    auto [server, client] = tcp_pair();
+    stream_options o;
+    o.read_timeout = 200ms;
+    o.write_timeout = 1h;
+    stream s(std::move(server), o);
+    auto added = l.timers_added();
+    for (int i = 0; i < 20; ++i) {
+        send_all(client.get(), "q");
+        EXPECT_EQ(l.run_sync(read_n(&s, 1)), "q");
+        EXPECT_TRUE(l.run_sync(s.write(std::string_view("a"))));
+        EXPECT_EQ(recv_n(client.get(), 1), "a");
+    }
+    // One timer for the reads and one for the writes (plus a re-arm of the
+    // reads' when the rounds outlast 200 ms), not one per operation.
+    EXPECT_LE(l.timers_added() - added, 4u);
+    // A read after them still times out, at its own deadline: the timer
+    // armed for an earlier read re-arms for it.
+    auto start = clock::now();
+    auto r = l.run_sync([](stream* st) -> task<std::error_code> { co_return (co_await st->read_some()).error(); }(&s));
+    EXPECT_EQ(r, errc::timed_out);
+    EXPECT_GE(clock::now() - start, 200ms);
+}
+
 TEST(stream, reset_by_peer_is_an_error_not_a_crash) {
     loop l;
     auto [server, client] = tcp_pair();
