@@ -167,6 +167,8 @@ application& application::add_fn(std::string pattern, verb v, handler_fn fn) {
     if (!r) {
         handler_target t;
         t.make = [] { return std::make_unique<function_handler>(); };
+        t.has_prepare = false;
+        t.bare = true;
         add_route(std::move(pattern), {}, std::move(t));
         r = routes_.back().get();
         r->from_functions = true;

@@ -27,6 +27,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -83,6 +84,10 @@ struct handler_target {
     std::array<detail::verb_call, verb_count> verbs{};
     bool stream_body = false;   // H::stream_request_body: see request_handler::data_received
     bool head_from_get = true;  // HEAD is answered by get() (unless supported_methods leaves it out)
+    bool has_prepare = true;    // H overrides prepare(): else its empty coroutine is not run
+    // make() builds a request_handler with nothing of its own (the routes
+    // of application::get and friends): the connection uses one in place.
+    bool bare = false;
     // Methods beyond the seven verbs that H::supported_methods names: they
     // get 405 with Allow on this route (squall has no verb for them), not 501.
     std::vector<std::string_view> extra_methods;
@@ -158,6 +163,9 @@ private:
         handler_target t;
         t.make = [args...]() -> std::unique_ptr<request_handler> { return std::make_unique<H>(args...); };
         t.verbs = detail::verbs_of<H>();
+        // (A prepare() H keeps out of reach counts as an override.)
+        if constexpr (requires { &H::prepare; })
+            t.has_prepare = !std::is_same_v<decltype(&H::prepare), task<void> (request_handler::*)()>;
         if constexpr (requires { H::stream_request_body; }) t.stream_body = H::stream_request_body;
         if constexpr (requires { std::begin(H::supported_methods); }) {
             std::vector<std::string_view> names(std::begin(H::supported_methods), std::end(H::supported_methods));

@@ -1,16 +1,56 @@
 #include <squall/http/request.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace squall::http {
 
+namespace {
+
+// Eight bytes at a time: equal but for ASCII letters in different case.
+// Each byte that differs must differ by 0x20 alone and be a letter in `x`.
+bool iequal_words(std::uint64_t x, std::uint64_t y) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101, high = 0x80 * ones;
+    const std::uint64_t d = x ^ y;
+    if (d & ~(0x20 * ones)) return false;
+    const std::uint64_t low = (x | 0x20 * ones) & 0x7f * ones;  // lower-cased, high bits cleared
+    const std::uint64_t from_a = (low | high) - 0x61 * ones;    // high bit: byte >= 'a'
+    const std::uint64_t to_z = (0x7a * ones | high) - low;      // high bit: byte <= 'z'
+    const std::uint64_t letter = from_a & to_z & ~x & high;     // ... and ASCII
+    return ((d << 2) & ~letter) == 0;                           // 0x20 << 2 is the high bit
+}
+
+std::uint64_t load_word(const char* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+std::uint64_t load_short(const char* p, std::size_t n) noexcept {  // n < 8, zero-padded
+    std::uint64_t w = 0;
+    for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    return w;
+}
+
+}  // namespace
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-        if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z')) return false;
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    if (n < 8) {
+        std::uint64_t u = load_short(x, n), v = load_short(y, n);
+        return u == v || iequal_words(u, v);
     }
-    return true;
+    // Whole words, then the last eight bytes (overlapping the words before).
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+        std::uint64_t u = load_word(x + i), v = load_word(y + i);
+        if (u != v && !iequal_words(u, v)) return false;
+    }
+    std::uint64_t u = load_word(x + n - 8), v = load_word(y + n - 8);
+    return u == v || iequal_words(u, v);
 }
 
 std::optional<std::string_view> header_list::get(std::string_view name) const noexcept {

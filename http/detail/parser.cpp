@@ -127,7 +127,7 @@ void request_parser::append(piece& p, const char* at, std::size_t n) {
         p.len = n;
     } else {
         // The element continues in a second buffer: copy it once.
-        p.owned = &spill_.emplace_back(p.ptr, p.len);
+        p.owned = &spill_.emplace_front(p.ptr, p.len);
         p.owned->append(at, n);
     }
 }
@@ -277,7 +277,7 @@ request_parser::step request_parser::judge_method(std::string_view data) {
 void request_parser::own_head() {
     std::size_t n = head_.method.size() + head_.target.size();
     for (const auto& f : head_.headers) n += f.name.size() + f.value.size();
-    std::string& store = spill_.emplace_back();
+    std::string& store = spill_.emplace_front();
     store.reserve(n);  // no reallocation below: the views stay put
     auto keep = [&store](std::string_view v) {
         std::size_t at = store.size();
@@ -319,7 +319,7 @@ void request_parser::own_pending() {
     body_view_ = {};
     for (piece* p : {&name_, &value_}) {
         if (p->ptr && !p->owned) {
-            p->owned = &spill_.emplace_back(p->ptr, p->len);
+            p->owned = &spill_.emplace_front(p->ptr, p->len);
             p->ptr = nullptr;
         }
     }

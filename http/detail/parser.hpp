@@ -23,7 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -136,7 +136,7 @@ private:
     } known_;
     piece method_, url_, name_, value_;
     bool in_value_ = false;
-    std::deque<std::string> spill_;
+    std::forward_list<std::string> spill_;  // node per copy: no block allocated up front
     std::size_t head_bytes_ = 0;
     std::string start_;            // the message's first bytes, to judge a method llhttp refused
     bool method_pending_ = false;  // llhttp refused the method before its end: read on

@@ -1,5 +1,6 @@
 // The response side of a connection: running the handler, serialising its
 // response, error pages and chunked flushes.
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -91,9 +92,11 @@ task<void> connection::run_handler(exchange& ex, request_handler& h, const handl
     try {
         h.initialize();
         h.set_default_headers();
-        auto prepared = h.prepare();
-        watched_call prepare_step(*this, prepared);  // a step that waits watches for the client leaving
-        co_await prepare_step;
+        if (target.has_prepare) {
+            auto prepared = h.prepare();
+            watched_call prepare_step(*this, prepared);  // a step that waits watches for the client leaving
+            co_await prepare_step;
+        }
         if (!ex.finished && target.stream_body && !p_.message_complete()) co_await stream_body(h);
         if (!ex.finished && !ex.closed) {
             auto verb_task = target.verbs[static_cast<std::size_t>(v)](h, ex.args());
@@ -231,9 +234,15 @@ void connection::write_head(exchange& ex, framing f, std::uint64_t content_lengt
     std::string_view phrase = ex.reason.empty() ? reason_phrase(ex.status) : std::string_view(ex.reason);
     std::size_t bound = sizeof "HTTP/1.1 " + 20 + phrase.size() + 2;
     unsigned seen = 0;
+    // Each field's kind, kept for the second pass (for the first few).
+    constexpr std::size_t kept = 16;
+    std::array<std::uint8_t, kept> kinds;
+    std::size_t i = 0;
     for (const auto& [name, value] : ex.headers) {
         bound += name.size() + value.size() + 4;
-        seen |= kind_of(name);
+        field_kind k = kind_of(name);
+        seen |= k;
+        if (i < kept) kinds[i++] = static_cast<std::uint8_t>(k);
     }
     const bool default_type = !(seen & content_type) && !bodiless(ex.status) && !detached_;
     std::string_view server_date = server_date_fields(s.server_name);
@@ -254,8 +263,10 @@ void connection::write_head(exchange& ex, framing f, std::uint64_t content_lengt
     put(phrase);
     put("\r\n");
     unsigned written = 0;
+    i = 0;
     for (const auto& [name, value] : ex.headers) {
-        field_kind k = seen ? kind_of(name) : other;
+        field_kind k = !seen ? other : i < kept ? static_cast<field_kind>(kinds[i]) : kind_of(name);
+        ++i;
         if (k == framing_field) continue;
         if (k == connection_field && !detached_) {
             if (lists_close(value)) close_ = true;  // honoured, and written below

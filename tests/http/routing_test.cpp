@@ -80,6 +80,38 @@ public:
     }
 };
 
+// prepare() from a base class, and one kept private: both must run (the
+// server skips prepare() only where no class overrides it).
+class greets_first : public request_handler {
+public:
+    task<void> prepare() override {
+        write("prepared,");
+        co_return;
+    }
+};
+
+class inherits_prepare : public greets_first {
+public:
+    task<void> get() {
+        write("get");
+        co_return;
+    }
+};
+
+class hides_prepare : public request_handler {
+public:
+    task<void> get() {
+        write("get");
+        co_return;
+    }
+
+private:
+    task<void> prepare() override {
+        write("hidden,");
+        co_return;
+    }
+};
+
 task<void> where(request_handler& h) {
     h.write(std::string(h.request().host) + " " + std::string(h.request().path) + " " + std::string(h.request().query));
     co_return;
@@ -94,6 +126,8 @@ std::unique_ptr<loopback_server> start() {
     app->add<named>("/named/(?P<kind>[a-z]+)/(?P<id>[0-9]+)");
     app->add<dav>("/dav");
     app->add<plain>("/plain");
+    app->add<inherits_prepare>("/inherits");
+    app->add<hides_prepare>("/hides");
     app->get("/where", where);
     app->set_not_found<NotFound>();
     return std::make_unique<loopback_server>(std::move(app));
@@ -113,6 +147,21 @@ response ask(loopback_server& srv, std::string_view method, std::string_view tar
 TEST(routing, reference_and_view_parameters_outlive_a_suspension) {
     auto srv = start<missing>();
     EXPECT_EQ(ask(*srv, "GET", "/ref/abc/def").body, "abc,def");
+}
+
+TEST(routing, prepare_runs_wherever_a_class_overrides_it) {
+    auto srv = start<missing>();
+    EXPECT_EQ(ask(*srv, "GET", "/inherits").body, "prepared,get");
+    EXPECT_EQ(ask(*srv, "GET", "/hides").body, "hidden,get");
+    EXPECT_EQ(ask(*srv, "GET", "/plain").body, "plain");
+    EXPECT_EQ(ask(*srv, "GET", "/nowhere").body, "custom 404");  // missing::prepare
+    application app;
+    app.add<plain>("/p");
+    app.add<inherits_prepare>("/i");
+    app.get("/f", where);
+    EXPECT_FALSE(app.find("/p")->target->has_prepare);
+    EXPECT_TRUE(app.find("/i")->target->has_prepare);
+    EXPECT_FALSE(app.find("/f")->target->has_prepare);
 }
 
 TEST(routing, python_named_groups_are_plain_groups) {
