@@ -65,7 +65,14 @@ std::string translate_named_groups(const std::string& pattern, std::vector<std::
 }
 
 // Handler for routes given as plain functions: one per verb.
-class function_handler final : public request_handler {};
+// A function route's handler: nothing of its own, made per request, so
+// from the thread's recycled blocks (engine/frame_alloc.cpp) rather than
+// the heap.
+class function_handler final : public request_handler {
+public:
+    static void* operator new(std::size_t n) { return squall::detail::frame_alloc(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { squall::detail::frame_free(p, n); }
+};
 
 task<void> not_found_verb(request_handler& h) {
     h.send_error(404);
@@ -168,7 +175,6 @@ application& application::add_fn(std::string pattern, verb v, handler_fn fn) {
         handler_target t;
         t.make = [] { return std::make_unique<function_handler>(); };
         t.has_prepare = false;
-        t.bare = true;
         add_route(std::move(pattern), {}, std::move(t));
         r = routes_.back().get();
         r->from_functions = true;

@@ -85,9 +85,6 @@ struct handler_target {
     bool stream_body = false;   // H::stream_request_body: see request_handler::data_received
     bool head_from_get = true;  // HEAD is answered by get() (unless supported_methods leaves it out)
     bool has_prepare = true;    // H overrides prepare(): else its empty coroutine is not run
-    // make() builds a request_handler with nothing of its own (the routes
-    // of application::get and friends): the connection uses one in place.
-    bool bare = false;
     // Methods beyond the seven verbs that H::supported_methods names: they
     // get 405 with Allow on this route (squall has no verb for them), not 501.
     std::vector<std::string_view> extra_methods;

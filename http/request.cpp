@@ -27,10 +27,19 @@ std::uint64_t load_word(const char* p) noexcept {
     return w;
 }
 
-std::uint64_t load_short(const char* p, std::size_t n) noexcept {  // n < 8, zero-padded
-    std::uint64_t w = 0;
-    for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+std::uint32_t load_half(const char* p) noexcept {
+    std::uint32_t w;
+    std::memcpy(&w, p, sizeof w);
     return w;
+}
+
+// Fewer than eight bytes as one word, built the same way for both sides:
+// two overlapping 4-byte loads, or the first, middle and last byte.
+std::uint64_t load_short(const char* p, std::size_t n) noexcept {
+    if (n >= 4) return load_half(p) | std::uint64_t{load_half(p + n - 4)} << 32;
+    if (n == 0) return 0;
+    auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+    return byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16;
 }
 
 }  // namespace

@@ -61,8 +61,6 @@ inflated_body inflate_request(const app_settings& s, const request_head& h, std:
     return out;
 }
 
-class bare_handler final : public request_handler {};
-
 // The response fields' vector, lent from one response to the next on
 // this thread (one heap allocation fewer per request; several responses
 // in progress at once simply make their own).
@@ -281,15 +279,7 @@ task<bool> connection::respond(const handler_target* target, verb v, std::vector
     exchange ex(*this, app_, inflated.head ? *inflated.head : h, p_.body(), std::move(args));
     lend_fields(ex.headers);
     if (inflated.head) ex.replace_body(std::move(inflated.body));
-    // A function route's handler holds nothing of its own: one in this
-    // frame instead of one on the heap.
-    bare_handler bare;
-    std::unique_ptr<request_handler> made;
-    request_handler* handler = &bare;
-    if (!target->bare) {
-        made = target->make();
-        handler = made.get();
-    }
+    auto handler = target->make();
     co_await run_handler(ex, *handler, *target, v);
     if (detached_) {
         handler->on_finish();
@@ -388,18 +378,17 @@ void connection::append_owned(std::string&& bytes) {
     last_small_ = false;
 }
 
-task<result<void>> connection::flush_output() {
-    if (parts_.empty()) co_return result<void>{};
-    if (!s_) co_return errc::closed;  // handed over by detach()
-    result<void> w;
-    if (parts_.size() == 1) {
-        w = co_await s_->write(std::string_view(parts_[0]));
-    } else {
-        std::vector<iovec> iov;
-        iov.reserve(parts_.size());
-        for (auto& p : parts_) iov.push_back({p.data(), p.size()});
-        w = co_await s_->writev(std::move(iov));
-    }
+connection::flush_awaitable connection::flush_output() {
+    if (parts_.empty()) return flush_awaitable(result<void>{});
+    if (!s_) return flush_awaitable(result<void>(errc::closed));  // handed over by detach()
+    if (parts_.size() == 1) return {this, s_->write(std::string_view(parts_[0]))};
+    std::vector<iovec> iov;
+    iov.reserve(parts_.size());
+    for (auto& p : parts_) iov.push_back({p.data(), p.size()});
+    return {this, s_->writev(std::move(iov))};
+}
+
+void connection::after_flush(const result<void>& w) {
     spare_ = std::move(parts_[0]);  // keeps its capacity for the next responses
     spare_.clear();
     parts_.clear();
@@ -411,7 +400,6 @@ task<result<void>> connection::flush_output() {
         close_ = broken_ = true;
         s_->close();
     }
-    co_return w;
 }
 
 }  // namespace squall::http::detail

@@ -19,6 +19,7 @@
 // tests/http/slow_client_test.cpp, tests/http/fault_injection_test.cpp.
 #pragma once
 
+#include <coroutine>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -118,7 +119,11 @@ private:
     void append_owned(std::string&& bytes);
     bool has_output() const noexcept { return !parts_.empty(); }
     std::size_t output_size() const noexcept;
-    task<result<void>> flush_output();
+    // Writes what is gathered; an awaitable, not a coroutine: the write's
+    // own task is the only frame (one per response on the hot path).
+    class flush_awaitable;
+    flush_awaitable flush_output();
+    void after_flush(const result<void>& w);
     void release_input() noexcept;
     void release_body_input() noexcept;
 
@@ -150,6 +155,28 @@ private:
 
     // Output gathered for pipelined requests before it must be written.
     static constexpr std::size_t max_gathered_output = 64 * 1024;
+};
+
+class connection::flush_awaitable {
+public:
+    flush_awaitable(connection* c, task<result<void>> write) noexcept : c_(c), write_(std::move(write)) {}
+    explicit flush_awaitable(result<void> done) noexcept : done_(done) {}  // nothing was written
+    bool await_ready() const noexcept { return !write_.valid() || write_.done(); }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+        return task<result<void>>::awaiter{write_.handle()}.await_suspend(h);
+    }
+    result<void> await_resume() {
+        if (!write_.valid()) return done_;
+        result<void> w = task<result<void>>::awaiter{write_.handle()}.await_resume();
+        c_->after_flush(w);
+        return w;
+    }
+
+private:
+    connection* c_ = nullptr;
+    task<result<void>> write_;
+    result<void> done_;
 };
 
 }  // namespace squall::http::detail

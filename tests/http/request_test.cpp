@@ -25,7 +25,7 @@ bool reference_iequals(std::string_view a, std::string_view b) {
 TEST(iequals, agrees_with_the_bytewise_definition_for_every_byte_pair) {
     // Lengths below, at and past one and two words; the pair at the first,
     // a middle and the last place; the other bytes equal letters.
-    for (std::size_t len : {1u, 3u, 7u, 8u, 9u, 12u, 15u, 16u, 17u}) {
+    for (std::size_t len : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 12u, 15u, 16u, 17u}) {
         for (std::size_t at : {std::size_t{0}, len / 2, len - 1}) {
             for (int x = 0; x < 256; ++x) {
                 for (int y = 0; y < 256; ++y) {
