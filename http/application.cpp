@@ -64,10 +64,9 @@ std::string translate_named_groups(const std::string& pattern, std::vector<std::
     return out;
 }
 
-// Handler for routes given as plain functions: one per verb.
-// A function route's handler: nothing of its own, made per request, so
-// from the thread's recycled blocks (engine/frame_alloc.cpp) rather than
-// the heap.
+// Handler for routes given as plain functions: one per verb. It holds
+// nothing of its own and is made per request, so it comes from the
+// thread's recycled blocks (engine/frame_alloc.cpp) rather than the heap.
 class function_handler final : public request_handler {
 public:
     static void* operator new(std::size_t n) { return squall::detail::frame_alloc(n); }

@@ -21,14 +21,9 @@ bool iequal_words(std::uint64_t x, std::uint64_t y) noexcept {
     return ((d << 2) & ~letter) == 0;                           // 0x20 << 2 is the high bit
 }
 
-std::uint64_t load_word(const char* p) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof w);
-    return w;
-}
-
-std::uint32_t load_half(const char* p) noexcept {
-    std::uint32_t w;
+template <class Word>
+Word load(const char* p) noexcept {
+    Word w;
     std::memcpy(&w, p, sizeof w);
     return w;
 }
@@ -36,7 +31,7 @@ std::uint32_t load_half(const char* p) noexcept {
 // Fewer than eight bytes as one word, built the same way for both sides:
 // two overlapping 4-byte loads, or the first, middle and last byte.
 std::uint64_t load_short(const char* p, std::size_t n) noexcept {
-    if (n >= 4) return load_half(p) | std::uint64_t{load_half(p + n - 4)} << 32;
+    if (n >= 4) return load<std::uint32_t>(p) | std::uint64_t{load<std::uint32_t>(p + n - 4)} << 32;
     if (n == 0) return 0;
     auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
     return byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16;
@@ -55,10 +50,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     }
     // Whole words, then the last eight bytes (overlapping the words before).
     for (std::size_t i = 0; i + 8 <= n; i += 8) {
-        std::uint64_t u = load_word(x + i), v = load_word(y + i);
+        std::uint64_t u = load<std::uint64_t>(x + i), v = load<std::uint64_t>(y + i);
         if (u != v && !iequal_words(u, v)) return false;
     }
-    std::uint64_t u = load_word(x + n - 8), v = load_word(y + n - 8);
+    std::uint64_t u = load<std::uint64_t>(x + n - 8), v = load<std::uint64_t>(y + n - 8);
     return u == v || iequal_words(u, v);
 }
 
